@@ -1,0 +1,3 @@
+"""agentcore-task: one trustworthy PostgreSQL row per Celery task execution."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""The import path of the contract: ``from agentcore_task.adapters.django import ...``.
+
+Names are resolved on first use (PEP 562), so listing this package in ``INSTALLED_APPS`` or
+importing it from settings does not load models early.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentcore_task.public import PUBLIC_NAMES, resolve
+
+if TYPE_CHECKING:
+    from agentcore_task.services.logs import TaskLogCollector
+    from agentcore_task.services.registration import register_task_execution
+    from agentcore_task.services.tracker import TaskTracker
+    from agentcore_task.status import TaskStatus
+
+__all__ = [
+    "TaskLogCollector",
+    "TaskStatus",
+    "TaskTracker",
+    "register_task_execution",
+]
+assert sorted(__all__) == sorted(PUBLIC_NAMES)
+
+
+def __getattr__(name: str) -> object:
+    return resolve(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,68 @@
+"""Every ``AGENTCORE_TASK_*`` setting, read at call time so ``override_settings`` works.
+
+This is the only module that reads them. Each function documents its setting and default;
+the README's settings table lists the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+
+DEFAULT_REDACT_KEYS: tuple[str, ...] = (
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "auth",
+    "cookie",
+    "session",
+    "private_key",
+    "client_secret",
+    "credentials",
+)
+
+
+def _get(name: str, default: object) -> object:
+    return getattr(settings, name, default)
+
+
+def strict() -> bool:
+    """``AGENTCORE_TASK_STRICT`` (default False): raise recording failures instead of logging."""
+    return bool(_get("AGENTCORE_TASK_STRICT", False))
+
+
+def max_result_bytes() -> int:
+    """``AGENTCORE_TASK_MAX_RESULT_BYTES`` (default 1 MiB): cap on a stored JSON value."""
+    return int(_get("AGENTCORE_TASK_MAX_RESULT_BYTES", 1024 * 1024))  # type: ignore[call-overload]
+
+
+def max_traceback_chars() -> int:
+    """``AGENTCORE_TASK_MAX_TRACEBACK_CHARS`` (default 20,000): cap on stored error and traceback."""
+    return int(_get("AGENTCORE_TASK_MAX_TRACEBACK_CHARS", 20_000))  # type: ignore[call-overload]
+
+
+def redact_keys() -> frozenset[str]:
+    """``AGENTCORE_TASK_REDACT_KEYS``: keys masked wherever they appear (case-insensitive).
+
+    The default is :data:`DEFAULT_REDACT_KEYS`; an empty list turns redaction off.
+    """
+    keys = _get("AGENTCORE_TASK_REDACT_KEYS", DEFAULT_REDACT_KEYS)
+    if isinstance(keys, str) or not isinstance(keys, Iterable):
+        raise TypeError("AGENTCORE_TASK_REDACT_KEYS must be a list of strings")
+    return frozenset(str(key).lower() for key in keys)
+
+
+def metadata_list_max_items() -> int:
+    """``AGENTCORE_TASK_METADATA_LIST_MAX_ITEMS`` (default 200): cap on appended metadata lists.
+
+    When an append would make a list longer, the oldest items are dropped.
+    """
+    return int(_get("AGENTCORE_TASK_METADATA_LIST_MAX_ITEMS", 200))  # type: ignore[call-overload]

@@ -1,0 +1,135 @@
+"""The execution record: one row per Celery task execution.
+
+Indexes are deliberately few. The GIN index on ``metadata`` means no progress update can be a
+HOT update, so every btree index below is rewritten on every progress update; each one is here
+because a named query needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import options
+from django.db.models.functions import Now
+
+from agentcore_task.status import TaskStatus
+from agentcore_task.triggers import status_rules
+
+# ``Meta.triggers`` is only a valid option once pgtrigger's app module has been imported (it
+# adds the option). Without pgtrigger in INSTALLED_APPS we leave it out so Django can still
+# load the model and our system check can explain the fix instead of a bare TypeError.
+_TRIGGERS_SUPPORTED = "triggers" in options.DEFAULT_NAMES
+
+UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.STARTED, TaskStatus.RETRY)
+
+
+def _jsonb_gin(field: str, name: str) -> GinIndex:
+    """Index ``field`` for ``@>`` containment; ``jsonb_path_ops`` is smaller and faster for it."""
+    return GinIndex(fields=[field], opclasses=["jsonb_path_ops"], name=name)
+
+
+class TaskExecution(models.Model):
+    """One execution of one Celery task, as a side record: it never drives the task."""
+
+    task_id = models.CharField(
+        max_length=255, unique=True, help_text="Celery task id (the id of task.delay())."
+    )
+    task_name = models.CharField(max_length=255, help_text="Dotted Celery task name.")
+    module = models.CharField(max_length=100, help_text="Business area the task belongs to.")
+    status = models.CharField(
+        max_length=20,
+        choices=TaskStatus.choices,
+        default=TaskStatus.PENDING,
+        db_default=TaskStatus.PENDING.value,
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Stamped by the database.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Stamped by the database.")
+    updated_at = models.DateTimeField(
+        db_default=Now(), help_text="Last write of any kind: the row's heartbeat."
+    )
+    task_args = models.JSONField(default=list, db_default=models.Value([], models.JSONField()))
+    task_kwargs = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    traceback = models.TextField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agentcore_task_executions",
+        help_text="Who started it; empty for system and periodic runs.",
+    )
+    metadata = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+        help_text="Free-form context; progress lives in progress_percent/_message/_step.",
+    )
+
+    class Meta:
+        db_table = "agentcore_task_execution"
+        verbose_name = "task execution"
+        verbose_name_plural = "task executions"
+        permissions = [
+            ("view_all_taskexecution", "Can view every user's and system task executions"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values),
+                name="agentcore_task_status_valid",
+            ),
+        ]
+        indexes = [
+            # "My tasks", the default list: WHERE created_by_id = ? ORDER BY created_at DESC.
+            models.Index(fields=["created_by", "-created_at"], name="agentcore_task_by_user"),
+            # List and stats filtered by module, newest first.
+            models.Index(fields=["module", "-created_at"], name="agentcore_task_by_module"),
+            # List and stats filtered by task name, newest first.
+            models.Index(fields=["task_name", "-created_at"], name="agentcore_task_by_name"),
+            # Unfiltered staff list, start_date/end_date ranges, cleanup by age.
+            models.Index(fields=["created_at"], name="agentcore_task_created"),
+            # Periodic jobs: unfinished rows to sync, STARTED rows past the timeout. Partial, so
+            # it stays as small as the set of running tasks however large the table grows.
+            models.Index(
+                fields=["status", "started_at"],
+                name="agentcore_task_unfinished",
+                condition=models.Q(status__in=UNFINISHED_STATUSES),
+            ),
+            _jsonb_gin("metadata", "agentcore_task_meta_gin"),
+            _jsonb_gin("task_kwargs", "agentcore_task_kwargs_gin"),
+            _jsonb_gin("task_args", "agentcore_task_args_gin"),
+            _jsonb_gin("result", "agentcore_task_result_gin"),
+        ]
+        if _TRIGGERS_SUPPORTED:
+            triggers = [status_rules]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} [{self.task_id}] {self.status}"
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (or to now while running); None before it starts."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or dt.datetime.now(tz=dt.UTC)
+        return (end - self.started_at).total_seconds()
+
+    @property
+    def is_completed(self) -> bool:
+        """True once the status is terminal (SUCCESS, FAILURE, REVOKED)."""
+        return self.status in TaskStatus.get_completed_statuses()
+
+    @property
+    def is_running(self) -> bool:
+        """True while a worker holds it (STARTED or RETRY)."""
+        return self.status in TaskStatus.get_running_statuses()
+
+    @property
+    def progress_percent(self) -> int | None:
+        """The ``progress_percent`` metadata key, when it is a number."""
+        value = (self.metadata or {}).get("progress_percent")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None

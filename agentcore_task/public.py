@@ -1,0 +1,30 @@
+"""The public surface: each exported name and the module that defines it.
+
+``agentcore_task.adapters.django`` and ``agentcore_task.adapters.django.services`` both export
+exactly these names, lazily (PEP 562), because importing models before ``django.setup()``
+would raise ``AppRegistryNotReady`` in a settings file or an app's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+PUBLIC_NAMES: dict[str, str] = {
+    "register_task_execution": "agentcore_task.services.registration",
+    "TaskTracker": "agentcore_task.services.tracker",
+    "TaskStatus": "agentcore_task.status",
+    "TaskLogCollector": "agentcore_task.services.logs",
+}
+
+
+def resolve(module_name: str, name: str) -> object:
+    """Import and return a public name for the module ``module_name``'s ``__getattr__``.
+
+    Raises:
+        AttributeError: ``name`` is not public, as a missing module attribute would.
+    """
+    try:
+        source = PUBLIC_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(source), name)
