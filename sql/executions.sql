@@ -1,0 +1,66 @@
+-- Writes to agentcore_task_execution. Each is one statement that returns the row it wrote, so
+-- a concurrent writer can never be lost between a read and a write. The status rules
+-- (timestamps, terminal statuses, updated_at) are applied by the table's trigger.
+
+-- name: register_execution
+-- Insert the row for a Celery task id, or return the existing one. A repeated registration
+-- changes nothing it already knows: it only fills a missing creator and adds metadata keys
+-- the row does not have yet (the row's own values win).
+INSERT INTO agentcore_task_execution AS e (
+    task_id, task_name, module, status, task_args, task_kwargs, metadata, created_by_id,
+    created_at, updated_at
+)
+VALUES (
+    %(task_id)s, %(task_name)s, %(module)s, %(status)s, %(task_args)s::jsonb,
+    %(task_kwargs)s::jsonb, %(metadata)s::jsonb, %(created_by_id)s,
+    statement_timestamp(), statement_timestamp()
+)
+ON CONFLICT (task_id) DO UPDATE
+SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
+    metadata = EXCLUDED.metadata || e.metadata
+RETURNING *;
+
+-- name: update_status
+-- Set the status, the result / error / traceback that were given (a NULL parameter leaves
+-- the column alone) and merge a metadata patch, all in one UPDATE.
+UPDATE agentcore_task_execution
+SET status = %(status)s,
+    result = CASE WHEN %(set_result)s THEN %(result)s::jsonb ELSE result END,
+    error = COALESCE(%(error)s, error),
+    traceback = COALESCE(%(traceback)s, traceback),
+    metadata = metadata || %(metadata)s::jsonb
+WHERE task_id = %(task_id)s
+RETURNING *;
+
+-- name: merge_metadata
+-- Merge a patch into metadata (top-level keys of the patch replace the row's). Progress
+-- updates go through here: it touches nothing else.
+UPDATE agentcore_task_execution
+SET metadata = metadata || %(metadata)s::jsonb
+WHERE task_id = %(task_id)s
+RETURNING *;
+
+-- name: append_metadata
+-- Append items to the list kept under one metadata key, inside the UPDATE, without the
+-- caller re-sending the list. A missing key starts an empty list, a non-list value becomes
+-- the list's first item, and only the newest %(max_items)s items are kept.
+UPDATE agentcore_task_execution
+SET metadata = jsonb_set(
+    metadata,
+    ARRAY[%(key)s]::text[],
+    (
+        SELECT COALESCE(jsonb_agg(item ORDER BY position), '[]'::jsonb)
+        FROM (
+            SELECT CASE
+                       WHEN metadata -> %(key)s IS NULL THEN '[]'::jsonb
+                       WHEN jsonb_typeof(metadata -> %(key)s) = 'array' THEN metadata -> %(key)s
+                       ELSE jsonb_build_array(metadata -> %(key)s)
+                   END || %(items)s::jsonb AS merged
+        ) AS combined,
+        jsonb_array_elements(combined.merged) WITH ORDINALITY AS element(item, position)
+        WHERE position > jsonb_array_length(combined.merged) - %(max_items)s
+    ),
+    true
+)
+WHERE task_id = %(task_id)s
+RETURNING *;

@@ -1,0 +1,55 @@
+"""The contract's import paths export exactly the public names, lazily."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import agentcore_task.adapters.django as package
+import agentcore_task.adapters.django.services as services
+
+# SPEC.md, "Public names that must exist". The names of later issues join this list as they
+# are built; the test below also proves nothing outside the SPEC is exported.
+SPEC_NAMES = {
+    "register_task_execution", "TaskTracker", "TaskStatus", "TaskLogCollector",
+    "acquire_task_lock", "release_task_lock", "is_task_locked", "prevent_duplicate_task",
+    "cleanup_old_executions", "mark_timed_out_executions", "get_cleanup_beat_schedule",
+    "get_mark_timeout_beat_schedule", "get_task_stats", "list_task_executions",
+    "cleanup_old_task_executions", "mark_timed_out_task_executions",
+}
+EXPORTED_NOW = {"register_task_execution", "TaskTracker", "TaskStatus", "TaskLogCollector"}
+
+
+def test_both_paths_export_the_same_names_and_only_spec_names():
+    assert set(package.__all__) == set(services.__all__) == EXPORTED_NOW
+    assert EXPORTED_NOW <= SPEC_NAMES
+
+
+def test_every_exported_name_resolves_to_the_same_object_on_both_paths():
+    for name in package.__all__:
+        assert getattr(package, name) is getattr(services, name)
+
+
+def test_unknown_name_is_an_attribute_error():
+    try:
+        package.does_not_exist  # noqa: B018
+    except AttributeError as error:
+        assert "does_not_exist" in str(error)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_importing_the_package_before_setup_loads_no_models():
+    code = (
+        "import sys, agentcore_task.adapters.django, agentcore_task.adapters.django.services;"
+        "print('agentcore_task.models' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_models_path_of_the_original_imports():
+    from agentcore_task.adapters.django.models import TaskExecution
+    from agentcore_task.models import TaskExecution as Canonical
+
+    assert TaskExecution is Canonical
