@@ -2,12 +2,15 @@
 
 Statements come from ``sql/`` by name. Rows come back as ``TaskExecution`` instances built from
 the ``RETURNING`` clause, so a write and the read of its outcome are the same statement.
+
+Progress updates are the hot path (many per task, from many workers), so this module keeps
+its per-call work small; ``bench/progress_updates.py`` measures it against a raw psycopg loop.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router, transaction
@@ -30,30 +33,71 @@ def write_connection() -> BaseDatabaseWrapper:
     return connections[router.db_for_write(_model())]
 
 
-@contextlib.contextmanager
-def _isolated(connection: BaseDatabaseWrapper) -> Iterator[None]:
-    """Run inside a savepoint when the caller has a transaction open.
+# One server-binding cursor per live psycopg connection, reused across calls.
+_CURSORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
-    A failed statement then rolls back to the savepoint instead of poisoning the caller's
-    transaction; in autocommit mode (the usual case in a Celery task) it costs nothing.
+
+def _cursor(connection: BaseDatabaseWrapper) -> Any:
+    """Return a Django-wrapped cursor that sends parameters separately from the statement.
+
+    Django's default psycopg 3 cursor binds on the client: it quotes every parameter into the
+    SQL text in Python, which costs more than the database's work on a progress update.
+    Server-side binding sends them in the protocol instead. The psycopg cursor is created
+    once per connection; the Django wrapper around it (query logging, execute wrappers,
+    error translation) is made per call, as ``connection.cursor()`` would. Prepared
+    statements still follow the project's ``prepare_threshold`` (off by default, for poolers).
     """
-    if connection.in_atomic_block:
-        with transaction.atomic(using=connection.alias, savepoint=True):
-            yield
-    else:
-        yield
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw_connection = connection.connection
+    cursor = _CURSORS.get(raw_connection)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[raw_connection] = ServerBindingCursor(raw_connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+_COLUMN_NAMES: dict[tuple[bytes | None, ...], list[str]] = {}
+
+
+def _column_names(cursor: Any) -> list[str]:
+    """Return the result's column names.
+
+    ``cursor.description`` builds a Column object per column on every call; the raw names
+    from libpq are cheap and map to a cached list.
+    """
+    result = cursor.pgresult
+    raw = tuple(result.fname(index) for index in range(result.nfields))
+    names = _COLUMN_NAMES.get(raw)
+    if names is None:
+        names = _COLUMN_NAMES[raw] = [name.decode() if name else "" for name in raw]
+    return names
+
+
+def _fetch(connection: BaseDatabaseWrapper, name: str, params: Mapping[str, Any]) -> Any:
+    cursor = _cursor(connection)
+    cursor.execute(query(name), params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return _instance_from_row(connection, _column_names(cursor), row)
 
 
 def fetch_execution(name: str, params: Mapping[str, Any]) -> TaskExecution | None:
-    """Run the statement ``name`` and return the row it returned, or None when it returned none."""
+    """Run the statement ``name`` and return the row it returned, or None when it returned none.
+
+    Inside a transaction the caller opened, the statement runs in a savepoint: if it fails,
+    only the savepoint is rolled back, not the caller's work. In autocommit mode (the usual
+    case in a Celery task) no savepoint is needed.
+    """
     connection = write_connection()
-    with _isolated(connection), connection.cursor() as cursor:
-        cursor.execute(query(name), params)
-        row = cursor.fetchone()
-        columns = [column.name for column in cursor.description] if row is not None else []
-    if row is None:
-        return None
-    return _instance_from_row(connection, columns, row)
+    if connection.in_atomic_block:
+        with transaction.atomic(using=connection.alias, savepoint=True):
+            return _fetch(connection, name, params)  # type: ignore[no-any-return]
+    return _fetch(connection, name, params)  # type: ignore[no-any-return]
 
 
 def _instance_from_row(
@@ -64,17 +108,17 @@ def _instance_from_row(
     Columns the model does not know (one a DBA added, say) are ignored.
     """
     model = _model()
-    by_column = {field.column: field for field in model._meta.concrete_fields}
+    by_column = _fields_by_column(model)
     values: dict[str, Any] = {}
     for column, value in zip(columns, row, strict=True):
         field = by_column.get(column)
         if field is None:
             continue
         from_db = getattr(field, "from_db_value", None)
-        values[field.attname] = (
-            from_db(value, None, connection) if from_db is not None else value
-        )
+        values[field.attname] = from_db(value, None, connection) if from_db is not None else value
     attnames = [field.attname for field in model._meta.concrete_fields]
-    return model.from_db(
-        connection.alias, attnames, [values.get(attname) for attname in attnames]
-    )
+    return model.from_db(connection.alias, attnames, [values.get(name) for name in attnames])
+
+
+def _fields_by_column(model: type[TaskExecution]) -> dict[str, Any]:
+    return {field.column: field for field in model._meta.concrete_fields}

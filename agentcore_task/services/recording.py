@@ -56,24 +56,36 @@ def _drop_broken_connection() -> None:
         logger.debug("agentcore_task could not close a broken connection", exc_info=True)
 
 
-def safe_json(value: object) -> JSONValue:
-    """Convert and redact ``value`` and cap its size, for a jsonb column."""
+def json_param(value: object) -> str:
+    """Return ``value`` converted, redacted, capped and serialised for a ``%s::jsonb`` parameter."""
     converted = to_json_safe(value, redact_keys=conf.redact_keys())
-    return cap_json_size(converted, conf.max_result_bytes())
+    max_bytes = conf.max_result_bytes()
+    text = _dumps(converted)
+    if _fits(text, max_bytes):
+        return text
+    return _dumps(cap_json_size(converted, max_bytes))
 
 
-def safe_patch(patch: Mapping[str, object]) -> dict[str, JSONValue]:
-    """Convert and redact a metadata patch, capping each value on its own.
+def patch_param(patch: Mapping[str, object]) -> str:
+    """Return a metadata patch converted, redacted and serialised, capping each value on its own.
 
     Capping per key keeps the patch a flat merge of the caller's keys: one oversized value is
-    replaced by its truncation marker while its neighbours are stored as given.
+    replaced by its truncation marker while its neighbours are stored as given. The common
+    case, a patch within the cap as a whole, is serialised once.
     """
     converted = to_json_safe(dict(patch), redact_keys=conf.redact_keys())
     assert isinstance(converted, dict)
     max_bytes = conf.max_result_bytes()
-    return {key: cap_json_size(value, max_bytes) for key, value in converted.items()}
+    text = _dumps(converted)
+    if _fits(text, max_bytes):
+        return text
+    return _dumps({key: cap_json_size(value, max_bytes) for key, value in converted.items()})
 
 
-def dumps(value: JSONValue) -> str:
-    """Serialise a JSON-safe value for a ``%s::jsonb`` parameter."""
+def _fits(text: str, max_bytes: int) -> bool:
+    # A character is at most 4 bytes in UTF-8: most texts are judged without encoding them.
+    return len(text) * 4 <= max_bytes or len(text.encode("utf-8")) <= max_bytes
+
+
+def _dumps(value: JSONValue) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

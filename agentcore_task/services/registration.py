@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore_task.db import fetch_execution
 from agentcore_task.services import arguments
-from agentcore_task.services.recording import dumps, guarded, safe_json, safe_patch
+from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ def register_task_execution(
     args = arguments.optional_sequence("task_args", task_args) or []
     kwargs = arguments.optional_mapping("task_kwargs", task_kwargs) or {}
     patch = arguments.optional_mapping("metadata", metadata) or {}
-    params["task_args"] = dumps(safe_json(args))
-    params["task_kwargs"] = dumps(safe_json(kwargs))
-    params["metadata"] = dumps(safe_patch(patch))
+    params["task_args"] = json_param(args)
+    params["task_kwargs"] = json_param(kwargs)
+    params["metadata"] = patch_param(patch)
     return guarded(
         "register the execution",
         task_id,

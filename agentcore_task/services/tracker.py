@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore_task import conf
 from agentcore_task.db import fetch_execution
-from agentcore_task.jsonsafe import truncate_text
+from agentcore_task.jsonsafe import REDACTED, truncate_text
 from agentcore_task.services import arguments
-from agentcore_task.services.recording import dumps, guarded, safe_json, safe_patch
+from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.status import TaskStatus
 
@@ -93,10 +93,10 @@ class TaskTracker:
             "task_id": task_id,
             "status": TaskStatus.validate(status),
             "set_result": result is not None,
-            "result": dumps(safe_json(result)) if result is not None else None,
+            "result": json_param(result) if result is not None else None,
             "error": truncate_text(error_text, max_chars),
             "traceback": truncate_text(traceback_text, max_chars),
-            "metadata": dumps(safe_patch(patch)),
+            "metadata": patch_param(patch),
         }
         return _write(f"set status {params['status']}", task_id, "update_status", params)  # type: ignore[no-any-return]
 
@@ -128,7 +128,7 @@ class TaskTracker:
                 patch[key] = value
         if not patch:
             raise ValueError("update_progress needs percent, message, step or an extra key")
-        params = {"task_id": task_id, "metadata": dumps(safe_patch(patch))}
+        params = {"task_id": task_id, "metadata": patch_param(patch)}
         return _write("record progress", task_id, "merge_metadata", params)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -156,11 +156,12 @@ class TaskTracker:
         limit = conf.metadata_list_max_items() if max_items is None else max_items
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"max_items must be a positive int, got {limit!r}")
-        patch = safe_patch({key: values})
+        if key.lower() in conf.redact_keys():
+            values = [REDACTED] * len(values)
         params = {
             "task_id": task_id,
             "key": key,
-            "items": dumps(patch[key]),
+            "items": json_param(values),
             "max_items": limit,
         }
         return _write(f"append to metadata[{key!r}]", task_id, "append_metadata", params)  # type: ignore[no-any-return]
