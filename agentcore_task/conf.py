@@ -45,7 +45,7 @@ def max_result_bytes() -> int:
 
 
 def max_traceback_chars() -> int:
-    """``AGENTCORE_TASK_MAX_TRACEBACK_CHARS`` (default 20,000): cap on stored error and traceback."""
+    """``AGENTCORE_TASK_MAX_TRACEBACK_CHARS`` (default 20,000): cap on stored error/traceback."""
     return int(_get("AGENTCORE_TASK_MAX_TRACEBACK_CHARS", 20_000))  # type: ignore[call-overload]
 
 

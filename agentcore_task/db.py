@@ -9,6 +9,7 @@ its per-call work small; ``bench/progress_updates.py`` measures it against a raw
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -49,11 +50,12 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
     """
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    cursor_class: Any = ServerBindingCursor  # a psycopg class; the stubs describe Django's
     connection.ensure_connection()
     raw_connection = connection.connection
     cursor = _CURSORS.get(raw_connection)
     if cursor is None or cursor.closed:
-        cursor = _CURSORS[raw_connection] = ServerBindingCursor(raw_connection)
+        cursor = _CURSORS[raw_connection] = cursor_class(raw_connection)
     connection.validate_thread_sharing()
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)
@@ -77,17 +79,43 @@ def _column_names(cursor: Any) -> list[str]:
     return names
 
 
-def _fetch(connection: BaseDatabaseWrapper, name: str, params: Mapping[str, Any]) -> Any:
+# Returned by updates: everything but the payload columns, which can be large (a metadata
+# document with a log list, a result) and which callers of a progress update rarely read.
+PAYLOAD_COLUMNS = frozenset(
+    {"task_args", "task_kwargs", "result", "error", "traceback", "metadata"}
+)
+
+
+@functools.cache
+def _returning(full_row: bool) -> str:
+    if full_row:
+        return " RETURNING *"
+    columns = [
+        field.column
+        for field in _model()._meta.concrete_fields
+        if field.column and field.column not in PAYLOAD_COLUMNS
+    ]
+    return " RETURNING " + ", ".join(f'"{column}"' for column in columns)
+
+
+def _fetch(
+    connection: BaseDatabaseWrapper, name: str, params: Mapping[str, Any], full_row: bool
+) -> Any:
     cursor = _cursor(connection)
-    cursor.execute(query(name), params)
+    cursor.execute(query(name) + _returning(full_row), params)
     row = cursor.fetchone()
     if row is None:
         return None
     return _instance_from_row(connection, _column_names(cursor), row)
 
 
-def fetch_execution(name: str, params: Mapping[str, Any]) -> TaskExecution | None:
-    """Run the statement ``name`` and return the row it returned, or None when it returned none.
+def fetch_execution(
+    name: str, params: Mapping[str, Any], *, full_row: bool = True
+) -> TaskExecution | None:
+    """Run the statement ``name`` and return the row it wrote, or None when it wrote none.
+
+    With ``full_row=False`` the payload columns (:data:`PAYLOAD_COLUMNS`) are not sent back:
+    they are deferred on the instance, Django-style, and load on first access.
 
     Inside a transaction the caller opened, the statement runs in a savepoint: if it fails,
     only the savepoint is rolled back, not the caller's work. In autocommit mode (the usual
@@ -96,8 +124,8 @@ def fetch_execution(name: str, params: Mapping[str, Any]) -> TaskExecution | Non
     connection = write_connection()
     if connection.in_atomic_block:
         with transaction.atomic(using=connection.alias, savepoint=True):
-            return _fetch(connection, name, params)  # type: ignore[no-any-return]
-    return _fetch(connection, name, params)  # type: ignore[no-any-return]
+            return _fetch(connection, name, params, full_row)
+    return _fetch(connection, name, params, full_row)
 
 
 def _instance_from_row(
@@ -105,20 +133,22 @@ def _instance_from_row(
 ) -> TaskExecution:
     """Build a model instance the way the ORM would, including JSON decoding.
 
-    Columns the model does not know (one a DBA added, say) are ignored.
+    Fields whose column was not returned are deferred; columns the model does not know (one
+    a DBA added, say) are ignored.
     """
     model = _model()
     by_column = _fields_by_column(model)
-    values: dict[str, Any] = {}
+    returned: dict[str, Any] = {}
     for column, value in zip(columns, row, strict=True):
         field = by_column.get(column)
         if field is None:
             continue
         from_db = getattr(field, "from_db_value", None)
-        values[field.attname] = from_db(value, None, connection) if from_db is not None else value
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    return model.from_db(connection.alias, attnames, [values.get(name) for name in attnames])
+        returned[field.attname] = from_db(value, None, connection) if from_db is not None else value
+    # from_db wants the values in the model's field order, whatever the table's column order.
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in returned]
+    return model.from_db(connection.alias, attnames, [returned[name] for name in attnames])
 
 
 def _fields_by_column(model: type[TaskExecution]) -> dict[str, Any]:
-    return {field.column: field for field in model._meta.concrete_fields}
+    return {field.column: field for field in model._meta.concrete_fields if field.column}

@@ -34,9 +34,9 @@ def _jsonb_gin(field: str, name: str) -> GinIndex:
 class TaskExecution(models.Model):
     """One execution of one Celery task, as a side record: it never drives the task."""
 
-    task_id = models.CharField(
-        max_length=255, unique=True, help_text="Celery task id (the id of task.delay())."
-    )
+    # Unique through Meta.constraints rather than unique=True, which would add a second,
+    # varchar_pattern_ops index for LIKE 'prefix%' that no query here uses.
+    task_id = models.CharField(max_length=255, help_text="Celery task id (the id of task.delay()).")
     task_name = models.CharField(max_length=255, help_text="Dotted Celery task name.")
     module = models.CharField(max_length=100, help_text="Business area the task belongs to.")
     status = models.CharField(
@@ -54,14 +54,16 @@ class TaskExecution(models.Model):
     task_args = models.JSONField(default=list, db_default=models.Value([], models.JSONField()))
     task_kwargs = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
     result = models.JSONField(null=True, blank=True)
-    error = models.TextField(null=True, blank=True)
-    traceback = models.TextField(null=True, blank=True)
+    # NULL, not "", means "no error": the distinction DBAs and the API filters rely on.
+    error = models.TextField(null=True, blank=True)  # noqa: DJ001
+    traceback = models.TextField(null=True, blank=True)  # noqa: DJ001
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="agentcore_task_executions",
+        db_index=False,  # agentcore_task_by_user leads with created_by_id and serves its lookups
         help_text="Who started it; empty for system and periodic runs.",
     )
     metadata = models.JSONField(
@@ -78,6 +80,7 @@ class TaskExecution(models.Model):
             ("view_all_taskexecution", "Can view every user's and system task executions"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["task_id"], name="agentcore_task_task_id_key"),
             models.CheckConstraint(
                 condition=models.Q(status__in=TaskStatus.values),
                 name="agentcore_task_status_valid",

@@ -47,7 +47,5 @@ class TaskStatus(models.TextChoices):
         if not isinstance(value, str):
             raise TypeError(f"status must be a str or TaskStatus, not {type(value).__name__}")
         if value not in cls.values:
-            raise ValueError(
-                f"unknown status {value!r}; expected one of {', '.join(cls.values)}"
-            )
+            raise ValueError(f"unknown status {value!r}; expected one of {', '.join(cls.values)}")
         return str(value)

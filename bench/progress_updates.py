@@ -82,7 +82,9 @@ def _lost_keys(task_ids_per_worker: list[list[str]], updates: int) -> int:
     return len(expected - metadata.keys())
 
 
-def run_case(url: str, processes: int, updates: int, shared_row: bool, raw: bool) -> tuple[float, int]:
+def run_case(
+    url: str, processes: int, updates: int, shared_row: bool, raw: bool
+) -> tuple[float, int]:
     """Return (updates per second over all processes, lost keys) for one case."""
     if shared_row:
         ids = _register(1)
@@ -113,7 +115,9 @@ def main() -> None:
     url = libpq_url(setup_django())
 
     print(f"{options.processes} processes x {options.updates} updates, median of {options.rounds}")
-    print(f"{'case':<14}{'library/s':>11}{'raw/s':>11}{'ratio':>8}{'lost(lib)':>11}{'lost(raw)':>11}")
+    print(
+        f"{'case':<14}{'library/s':>11}{'raw/s':>11}{'ratio':>8}{'lost(lib)':>11}{'lost(raw)':>11}"
+    )
     for label, shared in (("one row", True), ("distinct rows", False)):
         library, raw, lost_library, lost_raw = [], [], 0, 0
         for _ in range(options.rounds):

@@ -1,6 +1,7 @@
--- Writes to agentcore_task_execution. Each is one statement that returns the row it wrote, so
--- a concurrent writer can never be lost between a read and a write. The status rules
--- (timestamps, terminal statuses, updated_at) are applied by the table's trigger.
+-- Writes to agentcore_task_execution. Each is one statement, so a concurrent writer can never
+-- be lost between a read and a write. The status rules (timestamps, terminal statuses,
+-- updated_at) are applied by the table's trigger. agentcore_task/db.py appends the RETURNING
+-- clause: every column for a registration, the scalar columns for an update.
 
 -- name: register_execution
 -- Insert the row for a Celery task id, or return the existing one. A repeated registration
@@ -18,7 +19,6 @@ VALUES (
 ON CONFLICT (task_id) DO UPDATE
 SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
     metadata = EXCLUDED.metadata || e.metadata
-RETURNING *;
 
 -- name: update_status
 -- Set the status, the result / error / traceback that were given (a NULL parameter leaves
@@ -30,7 +30,6 @@ SET status = %(status)s,
     traceback = COALESCE(%(traceback)s, traceback),
     metadata = metadata || %(metadata)s::jsonb
 WHERE task_id = %(task_id)s
-RETURNING *;
 
 -- name: merge_metadata
 -- Merge a patch into metadata (top-level keys of the patch replace the row's). Progress
@@ -38,7 +37,6 @@ RETURNING *;
 UPDATE agentcore_task_execution
 SET metadata = metadata || %(metadata)s::jsonb
 WHERE task_id = %(task_id)s
-RETURNING *;
 
 -- name: append_metadata
 -- Append items to the list kept under one metadata key, inside the UPDATE, without the
@@ -63,4 +61,3 @@ SET metadata = jsonb_set(
     true
 )
 WHERE task_id = %(task_id)s
-RETURNING *;

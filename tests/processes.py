@@ -15,9 +15,8 @@ from typing import Any
 
 def _setup_child(database_name: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    from django.conf import settings
-
     import django
+    from django.conf import settings
 
     django.setup()
     settings.DATABASES["default"]["NAME"] = database_name

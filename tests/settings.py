@@ -14,7 +14,7 @@ from agentcore_task.testing.servers import (
     resolve_redis_url,
 )
 
-SECRET_KEY = "agentcore-task-tests"  # noqa: S105 (test-only)
+SECRET_KEY = "agentcore-task-tests"
 DEBUG = False
 USE_TZ = True
 TIME_ZONE = "Europe/Berlin"  # not UTC, so time-zone mistakes show up in tests

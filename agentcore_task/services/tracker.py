@@ -38,7 +38,7 @@ def _write(action: str, task_id: str, statement: str, params: dict[str, Any]) ->
     """Run one write under the failure policy; an unknown task id is logged at INFO."""
 
     def run() -> TaskExecution | None:
-        row = fetch_execution(statement, params)
+        row = fetch_execution(statement, params, full_row=False)
         if row is None:
             logger.info("agentcore_task: no execution with task id %s to %s", task_id, action)
         return row
@@ -98,7 +98,7 @@ class TaskTracker:
             "traceback": truncate_text(traceback_text, max_chars),
             "metadata": patch_param(patch),
         }
-        return _write(f"set status {params['status']}", task_id, "update_status", params)  # type: ignore[no-any-return]
+        return _write(f"set status {params['status']}", task_id, "update_status", params)
 
     @staticmethod
     def update_progress(
@@ -129,7 +129,7 @@ class TaskTracker:
         if not patch:
             raise ValueError("update_progress needs percent, message, step or an extra key")
         params = {"task_id": task_id, "metadata": patch_param(patch)}
-        return _write("record progress", task_id, "merge_metadata", params)  # type: ignore[no-any-return]
+        return _write("record progress", task_id, "merge_metadata", params)
 
     @staticmethod
     def append_metadata(
@@ -164,7 +164,7 @@ class TaskTracker:
             "items": json_param(values),
             "max_items": limit,
         }
-        return _write(f"append to metadata[{key!r}]", task_id, "append_metadata", params)  # type: ignore[no-any-return]
+        return _write(f"append to metadata[{key!r}]", task_id, "append_metadata", params)
 
     @staticmethod
     def get_task(task_id: str, sync: bool = True) -> TaskExecution | None:

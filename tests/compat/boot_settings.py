@@ -7,9 +7,11 @@ import os
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES
 
-INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes"] + os.environ[
-    "BOOT_APPS"
-].split(",")
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    *os.environ["BOOT_APPS"].split(","),
+]
 if os.environ.get("BOOT_ENGINE"):
     DATABASES = {"default": {"ENGINE": os.environ["BOOT_ENGINE"]}}
 else:

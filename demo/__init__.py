@@ -1,0 +1,1 @@
+"""The demo project: how a Django + Celery project wires agentcore_task."""

@@ -1,0 +1,111 @@
+"""Migration and SQL hygiene: the schema is what the code and the docs say it is."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from agentcore_task.sql import parse_queries, queries, sql_directory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every index on the table, and the query it serves (models.py has the same comments).
+DOCUMENTED_INDEXES = {
+    "agentcore_task_execution_pkey",  # by id
+    "agentcore_task_task_id_key",  # by task id; the upsert's conflict target
+    "agentcore_task_by_user",  # my tasks, newest first
+    "agentcore_task_by_module",  # module filter, newest first
+    "agentcore_task_by_name",  # task name filter, newest first
+    "agentcore_task_created",  # date ranges, unfiltered newest first, cleanup by age
+    "agentcore_task_unfinished",  # periodic jobs (partial: unfinished rows only)
+    "agentcore_task_meta_gin",  # metadata @> …
+    "agentcore_task_kwargs_gin",  # task_kwargs @> …
+    "agentcore_task_args_gin",  # task_args @> …
+    "agentcore_task_result_gin",  # result @> …
+}
+
+pytestmark = pytest.mark.django_db
+
+
+def test_makemigrations_finds_nothing_to_do():
+    out = StringIO()
+    call_command("makemigrations", "agentcore_task", "--check", "--dry-run", stdout=out)
+
+
+def test_the_table_has_exactly_the_documented_indexes():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'agentcore_task_execution'"
+        )
+        names = {row[0] for row in cursor.fetchall()}
+    assert names == DOCUMENTED_INDEXES
+
+
+def test_jsonb_columns_and_status_check_exist():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = 'agentcore_task_execution'"
+        )
+        types = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conname = 'agentcore_task_status_valid'"
+        )
+        (check,) = cursor.fetchone()
+    for column in ("task_args", "task_kwargs", "result", "metadata"):
+        assert types[column] == "jsonb"
+    assert all(status in check for status in ("PENDING", "SUCCESS", "REVOKED"))
+
+
+def test_every_query_name_used_in_code_exists_in_sql():
+    used = set()
+    for path in (ROOT / "agentcore_task").rglob("*.py"):
+        used |= set(re.findall(r'fetch_execution\(\s*"([a-z_]+)"', path.read_text()))
+        used |= set(re.findall(r'_write\([^)]*?"([a-z_]+)",\s*params', path.read_text(), re.S))
+    assert used, "the scan found no query names: the pattern is stale"
+    assert used <= set(queries()), used - set(queries())
+
+
+def test_sql_files_parse_and_every_query_has_a_description():
+    for path in sql_directory().glob("*.sql"):
+        text = path.read_text()
+        for name in parse_queries(text, path.name):
+            header = re.search(rf"-- name: {name}\n(--.*\n)+", text)
+            assert header, f"{path.name}: {name} has no description comment"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT 1;\n-- name: a\nSELECT 2",
+        "-- name: a\nSELECT 1;\n-- name: a\nSELECT 2",
+        "-- name: a\n-- only a comment\n",
+    ],
+)
+def test_malformed_sql_files_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_queries(text)
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_sql_files(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("agentcore_task-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for path in sql_directory().glob("*.sql"):
+        assert f"agentcore_task/_sql/{path.name}" in names
+    assert "agentcore_task/py.typed" in names
+    assert "agentcore_task/migrations/0001_initial.py" in names
