@@ -66,3 +66,39 @@ def metadata_list_max_items() -> int:
     When an append would make a list longer, the oldest items are dropped.
     """
     return int(_get("AGENTCORE_TASK_METADATA_LIST_MAX_ITEMS", 200))  # type: ignore[call-overload]
+
+
+LOCK_BACKENDS = ("cache", "advisory")
+
+
+def lock_backend() -> str:
+    """``AGENTCORE_TASK_LOCK_BACKEND`` (default ``"cache"``): ``"cache"`` or ``"advisory"``."""
+    value = _get("AGENTCORE_TASK_LOCK_BACKEND", "cache")
+    if value not in LOCK_BACKENDS:
+        raise ValueError(
+            f"AGENTCORE_TASK_LOCK_BACKEND must be one of {', '.join(LOCK_BACKENDS)}, not {value!r}"
+        )
+    return str(value)
+
+
+def lock_cache_alias() -> str:
+    """``AGENTCORE_TASK_LOCK_CACHE`` (default ``"default"``): the cache the cache backend uses."""
+    return str(_get("AGENTCORE_TASK_LOCK_CACHE", "default"))
+
+
+def lock_database_alias() -> str:
+    """``AGENTCORE_TASK_LOCK_DATABASE`` (default ``"default"``): the database of advisory locks.
+
+    Point it at a direct connection when ``default`` goes through a transaction-pooling
+    PgBouncer: session advisory locks need the same server session for lock and unlock.
+    """
+    return str(_get("AGENTCORE_TASK_LOCK_DATABASE", "default"))
+
+
+def lock_fail_open() -> bool:
+    """``AGENTCORE_TASK_LOCK_FAIL_OPEN`` (default False): run the body when locking is down.
+
+    False skips the decorated call (reason ``lock_unavailable``) and logs an ERROR; True runs
+    it without the lock and logs a WARNING.
+    """
+    return bool(_get("AGENTCORE_TASK_LOCK_FAIL_OPEN", False))
