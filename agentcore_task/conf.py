@@ -102,3 +102,27 @@ def lock_fail_open() -> bool:
     it without the lock and logs a WARNING.
     """
     return bool(_get("AGENTCORE_TASK_LOCK_FAIL_OPEN", False))
+
+
+def api_page_size() -> int:
+    """``AGENTCORE_TASK_API_PAGE_SIZE`` (default 10): list page size when none is asked for."""
+    return int(_get("AGENTCORE_TASK_API_PAGE_SIZE", 10))  # type: ignore[call-overload]
+
+
+def api_max_page_size() -> int:
+    """``AGENTCORE_TASK_API_MAX_PAGE_SIZE`` (default 100): the largest ``page_size`` accepted."""
+    return int(_get("AGENTCORE_TASK_API_MAX_PAGE_SIZE", 100))  # type: ignore[call-overload]
+
+
+def api_permission_classes() -> list[str]:
+    """``AGENTCORE_TASK_API_PERMISSION_CLASSES``: dotted DRF permission classes for the API.
+
+    Default ``["rest_framework.permissions.IsAuthenticated"]``. Row scoping (own rows unless
+    staff or ``agentcore_task.view_all_taskexecution``) applies on top of whatever is set.
+    """
+    value = _get(
+        "AGENTCORE_TASK_API_PERMISSION_CLASSES", ["rest_framework.permissions.IsAuthenticated"]
+    )
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError("AGENTCORE_TASK_API_PERMISSION_CLASSES must be a list of dotted paths")
+    return [str(path) for path in value]

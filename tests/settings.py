@@ -27,9 +27,23 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "pgtrigger",
     "agentcore_task",
 ]
+
+ROOT_URLCONF = "tests.urls"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "agentcore-task", "VERSION": "1"}
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

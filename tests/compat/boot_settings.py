@@ -16,3 +16,5 @@ if os.environ.get("BOOT_ENGINE"):
     DATABASES = {"default": {"ENGINE": os.environ["BOOT_ENGINE"]}}
 else:
     DATABASES = DATABASES
+
+ROOT_URLCONF = "tests.compat.boot_urls"

@@ -1,0 +1,17 @@
+"""Routes of the API.
+
+Mount with ``path("api/v1/tasks/", include("agentcore_task.adapters.django.urls"))``.
+"""
+
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+from agentcore_task.api.views import TaskExecutionViewSet
+
+app_name = "agentcore_task"
+
+router = SimpleRouter()
+router.register("executions", TaskExecutionViewSet, basename="execution")
+
+urlpatterns = router.urls

@@ -1,0 +1,207 @@
+"""The executions endpoints: a read-only router viewset with the contract's extra actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, JSONField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.module_loading import import_string
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from agentcore_task import conf
+from agentcore_task.api.errors import api_exception_handler
+from agentcore_task.api.pagination import TaskExecutionPagination
+from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
+from agentcore_task.api.schema import TaskExecutionSchema
+from agentcore_task.api.scoping import FALSE_WORDS, scope_list, visible_rows
+from agentcore_task.api.serializers import (
+    ErrorSerializer,
+    TaskExecutionDetailSerializer,
+    TaskExecutionListSerializer,
+    TaskExecutionListWithoutMetadataSerializer,
+)
+from agentcore_task.filtering import TaskExecutionFilter
+from agentcore_task.models import TaskExecution
+from agentcore_task.services.tracker import TaskTracker
+from agentcore_task.sql import query
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+
+ERRORS = {status: ErrorSerializer for status in (400, 401, 403, 404)}
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "my_tasks",
+        OpenApiTypes.STR,
+        description="'false' (or 0/no/off) lists every user's executions: needs staff status "
+        "or agentcore_task.view_all_taskexecution. Anything else: your own.",
+    ),
+    OpenApiParameter(
+        "include_metadata",
+        OpenApiTypes.STR,
+        enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
+        description="false/0/no/off leaves metadata out of list items (it is then not loaded).",
+    ),
+    OpenApiParameter(
+        "metadata_fields",
+        OpenApiTypes.STR,
+        description="Comma-separated top-level metadata keys to keep, e.g. "
+        "progress_percent,progress_message (computed in SQL).",
+    ),
+]
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValidationError({name: [f"Enter true or false, not {raw!r}."]})
+
+
+def _not_found(message: str) -> NotFound:
+    error = NotFound(message)
+    error.detail = {"detail": ErrorDetail(message), "error": ErrorDetail(message)}
+    return error
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses={200: TaskExecutionListSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(responses={200: TaskExecutionDetailSerializer, **ERRORS}),
+)
+class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
+    """Task executions, scoped to the requesting user unless they may see everyone's."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TaskExecutionFilter
+    pagination_class = TaskExecutionPagination
+    # Anything up to the next slash, so a malformed id still gets this API's JSON 404 rather
+    # than Django's HTML one; get_object() answers 404 for what is not a positive integer.
+    lookup_value_regex = r"[^/]+"
+    schema = TaskExecutionSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL text cannot hold NUL: no value with one can match, and sending it fails.
+        values = [*request.query_params.lists(), *((k, [v]) for k, v in kwargs.items())]
+        for name, items in values:
+            if any("\x00" in str(item) for item in items) and name not in JSON_PARAMETERS:
+                raise ValidationError({name: ["Enter a value without NUL characters."]})
+
+    def get_object(self) -> TaskExecution:
+        if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
+            raise NotFound("No execution with that id.")
+        return super().get_object()
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [import_string(path)() for path in conf.api_permission_classes()]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action in ("list", "my_tasks"):
+            if not _flag(self.request, "include_metadata", True):
+                return TaskExecutionListWithoutMetadataSerializer
+            return TaskExecutionListSerializer
+        return TaskExecutionDetailSerializer
+
+    def get_queryset(self) -> QuerySet[TaskExecution]:
+        username = get_user_model().USERNAME_FIELD
+        rows = TaskExecution.objects.annotate(created_by_username=F(f"created_by__{username}"))
+        if self.action == "list":
+            return self._list_columns(scope_list(rows, self.request))
+        if self.action == "my_tasks":
+            return self._list_columns(rows.filter(created_by_id=self.request.user.pk))
+        return visible_rows(rows, self.request.user)
+
+    def _list_columns(self, rows: QuerySet[TaskExecution]) -> QuerySet[TaskExecution]:
+        """Load only what the list items show: no payload columns, metadata as asked."""
+        rows = rows.defer("task_args", "task_kwargs", "result", "error", "traceback")
+        if not _flag(self.request, "include_metadata", True):
+            return rows.defer("metadata")
+        wanted = self.request.query_params.get("metadata_fields")
+        if wanted is None:
+            return rows
+        keys = [key.strip() for key in wanted.split(",") if key.strip()]
+        if not keys:
+            raise ValidationError({"metadata_fields": ["Name at least one metadata key."]})
+        subset = RawSQL(query("metadata_subset"), (keys,), output_field=JSONField())
+        return rows.defer("metadata").annotate(metadata_subset=subset)
+
+    @extend_schema(
+        parameters=LIST_PARAMETERS[1:],
+        responses={200: TaskExecutionListSerializer(many=True), **ERRORS},
+    )
+    @action(detail=False, url_path="my-tasks")
+    def my_tasks(self, request: Request) -> Response:
+        """List the requesting user's executions (the list's filters apply)."""
+        if request.query_params.get("created_by", str(request.user.pk)) != str(request.user.pk):
+            raise ValidationError({"created_by": ["my-tasks always lists your own executions."]})
+        return self.list(request)
+
+    @extend_schema(responses={200: TaskExecutionDetailSerializer, **ERRORS})
+    @action(detail=False, url_path=r"by-task-id/(?P<task_id>[^/]+)")
+    def by_task_id(self, request: Request, task_id: str) -> Response:
+        """Return one execution by its Celery task id."""
+        row = self.get_queryset().filter(task_id=task_id).first()
+        if row is None:
+            raise _not_found(f"No execution with task id {task_id!r}.")
+        return Response(self.get_serializer(row).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("task_id", OpenApiTypes.STR, required=True),
+            OpenApiParameter(
+                "sync",
+                OpenApiTypes.STR,
+                enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
+                description="Copy the state from Celery first (default true).",
+            ),
+        ],
+        responses={200: TaskExecutionDetailSerializer, **ERRORS},
+    )
+    @action(detail=False, url_path="status")
+    def status(self, request: Request) -> Response:
+        """Return one execution by task id, synced from Celery first unless ``sync=false``."""
+        task_id = request.query_params.get("task_id", "").strip()
+        if not task_id:
+            message = "task_id is required."
+            raise ValidationError({"detail": message, "error": message, "task_id": [message]})
+        sync = _flag(request, "sync", True)
+        row = self.get_queryset().filter(task_id=task_id).first()
+        if row is None:
+            raise _not_found(f"No execution with task id {task_id!r}.")
+        return Response(self.get_serializer(self._synced(row) if sync else row).data)
+
+    @extend_schema(request=None, responses={200: TaskExecutionDetailSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, pk: str) -> Response:
+        """Copy status, result and error from Celery into the row, then return it."""
+        return Response(self.get_serializer(self._synced(self.get_object())).data)
+
+    def _synced(self, row: TaskExecution) -> TaskExecution:
+        """Sync ``row`` from Celery through the tracker, then read it back as the API shows it.
+
+        A failed sync leaves the row as it was (the tracker logs why): the client still gets
+        the last recorded state.
+        """
+        TaskTracker.get_task(row.task_id, sync=True)
+        return self.get_queryset().get(pk=row.pk)
