@@ -44,6 +44,7 @@ lint: $(VENV)/.dev-installed
 ## bench: the benchmarks, run by hand (not in CI)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.progress_updates $(ARGS)
+	$(BIN)/python -m bench.locks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

@@ -13,3 +13,4 @@ class AgentcoreTaskConfig(AppConfig):
 
     def ready(self) -> None:
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
+        from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)

@@ -14,6 +14,11 @@ PUBLIC_NAMES: dict[str, str] = {
     "TaskTracker": "agentcore_task.services.tracker",
     "TaskStatus": "agentcore_task.status",
     "TaskLogCollector": "agentcore_task.services.logs",
+    "acquire_task_lock": "agentcore_task.locks",
+    "release_task_lock": "agentcore_task.locks",
+    "is_task_locked": "agentcore_task.locks",
+    "prevent_duplicate_task": "agentcore_task.locks",
+    "list_task_executions": "agentcore_task.services.queries",
 }
 
 

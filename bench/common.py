@@ -17,9 +17,11 @@ BENCH_DATABASE = "agentcore_task_bench"
 
 def setup_django() -> str:
     """Point Django at the benchmark database, migrate it, and return its URL."""
-    from agentcore_task.testing.servers import resolve_database_url
+    from agentcore_task.testing.servers import ensure_database, resolve_database_url
 
-    if "DATABASE_URL" not in os.environ:
+    if "DATABASE_URL" in os.environ:
+        ensure_database(os.environ["DATABASE_URL"])
+    else:
         os.environ["DATABASE_URL"] = resolve_database_url(BENCH_DATABASE)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django

@@ -213,6 +213,16 @@ def _free_port(host: str = LOCAL_HOST) -> int:
         return port
 
 
+def ensure_database(url: str) -> None:
+    """Create the database ``url`` names unless it exists, connecting to ``postgres`` to do it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    dbname = parts.path.lstrip("/")
+    if dbname:
+        _ensure_database(urlunsplit(parts._replace(path="/postgres")), dbname)
+
+
 def _ensure_database(admin_url: str, dbname: str) -> None:
     """Create ``dbname`` through ``admin_url`` unless it exists (concurrent creators ok)."""
     import psycopg

@@ -32,7 +32,17 @@ SPEC_NAMES = {
     "cleanup_old_task_executions",
     "mark_timed_out_task_executions",
 }
-EXPORTED_NOW = {"register_task_execution", "TaskTracker", "TaskStatus", "TaskLogCollector"}
+EXPORTED_NOW = {
+    "register_task_execution",
+    "TaskTracker",
+    "TaskStatus",
+    "TaskLogCollector",
+    "acquire_task_lock",
+    "release_task_lock",
+    "is_task_locked",
+    "prevent_duplicate_task",
+    "list_task_executions",
+}
 
 
 def test_both_paths_export_the_same_names_and_only_spec_names():

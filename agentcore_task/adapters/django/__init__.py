@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 from agentcore_task.public import PUBLIC_NAMES, resolve
 
 if TYPE_CHECKING:
+    from agentcore_task.locks import (
+        acquire_task_lock,
+        is_task_locked,
+        prevent_duplicate_task,
+        release_task_lock,
+    )
     from agentcore_task.services.logs import TaskLogCollector
+    from agentcore_task.services.queries import list_task_executions
     from agentcore_task.services.registration import register_task_execution
     from agentcore_task.services.tracker import TaskTracker
     from agentcore_task.status import TaskStatus
@@ -20,7 +27,12 @@ __all__ = [
     "TaskLogCollector",
     "TaskStatus",
     "TaskTracker",
+    "acquire_task_lock",
+    "is_task_locked",
+    "list_task_executions",
+    "prevent_duplicate_task",
     "register_task_execution",
+    "release_task_lock",
 ]
 assert sorted(__all__) == sorted(PUBLIC_NAMES)
 

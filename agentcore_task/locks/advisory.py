@@ -1,0 +1,257 @@
+"""The ``"advisory"`` lock backend: PostgreSQL session-level advisory locks.
+
+A lock name hashes to a signed 64-bit key in a namespace of our own
+(:func:`advisory_lock_key`). Each process takes its locks with ``pg_try_advisory_lock`` on
+one dedicated autocommit connection per database alias (``AGENTCORE_TASK_LOCK_DATABASE``),
+made from that alias's settings but never handed to Django, so Django closing its request
+connections does not drop the locks. The server frees a lock the moment its holder's
+session ends, which includes the holder process dying, however it dies.
+
+``timeout`` does not apply: an advisory lock is held until it is released or its session
+ends. Session locks need the same server session for lock and unlock, so the alias must be
+a direct connection or a session-pooling PgBouncer, never a transaction-pooling one.
+
+PostgreSQL counts repeated takes of a key by one session, so it cannot tell two threads of
+one process apart; the process keeps its own ``{key: owner}`` registry of what its session
+holds, which makes the locks exclusive between threads and owner-only on release.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import threading
+from typing import Any
+
+import psycopg
+from django.db import connections
+
+from agentcore_task import conf
+from agentcore_task.locks.base import LockBackendError, check_lock_name
+from agentcore_task.sql import query
+
+__all__ = ["AdvisoryLockBackend", "advisory_lock_ids", "advisory_lock_key", "close_sessions"]
+
+logger = logging.getLogger("agentcore_task.locks")
+
+NAMESPACE = b"agentcore_task.lock:"
+"""Hashed in front of every name, so our keys do not collide with other users' numbering."""
+APPLICATION_NAME = "agentcore_task.locks"
+"""What pg_stat_activity shows for the lock sessions, unless the alias's OPTIONS set one."""
+TERMINATE_WAIT_MS = 5000
+
+
+def advisory_lock_key(lock_name: str) -> int:
+    """Return the signed 64-bit key ``pg_try_advisory_lock`` takes for a lock name.
+
+    Stable across processes, hosts and releases: the first 8 bytes of
+    ``blake2b(b"agentcore_task.lock:" + name_utf8)``, big-endian, as a signed integer.
+    """
+    return _key(check_lock_name(lock_name))
+
+
+@functools.lru_cache(maxsize=4096)  # tasks lock the same few names again and again
+def _key(lock_name: str) -> int:
+    data = NAMESPACE + lock_name.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def advisory_lock_ids(lock_name: str) -> tuple[int, int]:
+    """Return the ``(classid, objid)`` pair under which ``pg_locks`` shows the lock.
+
+    PostgreSQL shows a bigint key as its high 32 bits in ``classid`` and its low 32 bits
+    in ``objid``, both unsigned, with ``objsubid = 1``, ``locktype = 'advisory'``.
+    """
+    unsigned = advisory_lock_key(lock_name) & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+class _Session:
+    """This process's dedicated connection to one database alias, and what it holds there.
+
+    Use it only under ``mutex``: a connection runs one statement at a time, and ``held``
+    must change in step with the server's state.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.mutex = threading.Lock()
+        self.held: dict[int, tuple[str, str]] = {}  # key -> (owner token, lock name)
+        self._connection: psycopg.Connection[Any] | None = None
+        self._cursor: psycopg.Cursor[Any] | None = None
+
+    def run(self, name: str, params: dict[str, Any], *, retry: bool) -> Any:
+        """Run the statement ``name`` and return the first column of its one row.
+
+        A connection found dead (server restarted, backend terminated) is replaced; with
+        ``retry`` the statement then runs once more on the new one. Only statements that
+        mean the same on a fresh session may retry: an unlock may not, its lock went with
+        the old session.
+
+        Raises:
+            LockBackendError: the database cannot be reached or refused the statement.
+        """
+        try:
+            return self._execute(name, params)
+        except psycopg.Error as exc:
+            if not (self._drop_if_dead() and retry):
+                raise self._error(exc) from exc
+        try:
+            return self._execute(name, params)
+        except psycopg.Error as exc:
+            self._drop_if_dead()
+            raise self._error(exc) from exc
+
+    def close(self) -> None:
+        """Close the connection: the server frees every lock it held."""
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = self._cursor = None
+        self.held.clear()
+
+    def _execute(self, name: str, params: dict[str, Any]) -> Any:
+        cursor = self._cursor if self._cursor is not None else self._connect()
+        cursor.execute(query(name), params)
+        row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    def _error(self, exc: psycopg.Error) -> LockBackendError:
+        return LockBackendError(f"database {self.alias!r} failed: {_first_line(exc)}")
+
+    def _connect(self) -> psycopg.Cursor[Any]:
+        database = connections[self.alias]
+        params = database.get_connection_params()
+        params.pop("cursor_factory", None)  # psycopg's own cursor, which binds on the server
+        params.setdefault("application_name", APPLICATION_NAME)
+        if "prepare_threshold" not in database.settings_dict["OPTIONS"]:
+            # Django turns prepared statements off for transaction-pooling PgBouncers, which
+            # session locks cannot use anyway; prepared, a lock round trip takes a third less time.
+            params.pop("prepare_threshold", None)
+        self._connection = psycopg.connect(**params, autocommit=True)
+        self._cursor = self._connection.cursor()
+        return self._cursor
+
+    def _drop_if_dead(self) -> bool:
+        """Forget a connection that died; True when there was one (a session was lost)."""
+        if self._connection is None or not self._connection.closed:
+            return False
+        lost = sorted(name for _, name in self.held.values())
+        self.close()
+        if lost:
+            logger.warning(
+                "agentcore_task lost its advisory lock session on database %r; "
+                "the locks it held are free now: %s",
+                self.alias,
+                ", ".join(repr(name) for name in lost),
+            )
+        return True
+
+
+_sessions: dict[str, _Session] = {}
+_sessions_mutex = threading.Lock()
+# Sessions a forked child inherited. They belong to the parent: the child must neither use
+# nor close them (closing sends Terminate on the shared socket, which would end the parent's
+# session and free its locks). They stay referenced here so nothing ever closes them.
+_inherited: list[_Session] = []
+
+
+def _after_fork_in_child() -> None:
+    global _sessions, _sessions_mutex
+    _inherited.extend(_sessions.values())
+    _sessions = {}
+    _sessions_mutex = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _session() -> _Session:
+    alias = conf.lock_database_alias()
+    session = _sessions.get(alias)
+    if session is None:
+        with _sessions_mutex:
+            session = _sessions.setdefault(alias, _Session(alias))
+    return session
+
+
+def close_sessions() -> None:
+    """Close this process's lock connections, freeing every advisory lock it holds.
+
+    For shutdown hooks and tests; the next lock call connects again.
+    """
+    with _sessions_mutex:
+        sessions = list(_sessions.values())
+    for session in sessions:
+        with session.mutex:
+            session.close()
+
+
+class AdvisoryLockBackend:
+    """Locks as PostgreSQL session-level advisory locks on a dedicated connection."""
+
+    name = "advisory"
+
+    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+        """Take the lock unless this process or another session holds it.
+
+        ``timeout`` is ignored: the lock lasts until released or until its session ends.
+        """
+        key = advisory_lock_key(lock_name)
+        session = _session()
+        with session.mutex:
+            if key in session.held:
+                return False
+            taken = bool(session.run("advisory_try_lock", {"key": key}, retry=True))
+            if taken:
+                session.held[key] = (owner, lock_name)
+            return taken
+
+    def release(self, lock_name: str, owner: str) -> bool:
+        """Unlock if ``owner`` holds the lock on this process's session."""
+        key = advisory_lock_key(lock_name)
+        session = _session()
+        with session.mutex:
+            held = session.held.get(key)
+            if held is None or held[0] != owner:
+                return False
+            return self._unlock(session, key)
+
+    def force_release(self, lock_name: str) -> str | None:
+        """Unlock it here if this process holds it, else terminate the session holding it."""
+        key = advisory_lock_key(lock_name)
+        classid, objid = advisory_lock_ids(lock_name)
+        session = _session()
+        with session.mutex:
+            held = session.held.get(key)
+            if held is not None:
+                self._unlock(session, key)
+                return f"unlocked it on this process's session, where owner {held[0]!r} held it"
+            params = {"classid": classid, "objid": objid, "wait_ms": TERMINATE_WAIT_MS}
+            pids = session.run("advisory_terminate_holders", params, retry=True)
+        if not pids:
+            return None
+        return (
+            f"terminated PostgreSQL backend pid(s) {', '.join(map(str, pids))}, which held it"
+            " (that frees every advisory lock those sessions held)"
+        )
+
+    def is_locked(self, lock_name: str) -> bool:
+        """Tell from ``pg_locks`` whether any session of the lock database holds the lock."""
+        classid, objid = advisory_lock_ids(lock_name)
+        session = _session()
+        with session.mutex:
+            params = {"classid": classid, "objid": objid}
+            return bool(session.run("advisory_is_locked", params, retry=True))
+
+    @staticmethod
+    def _unlock(session: _Session, key: int) -> bool:
+        unlocked = bool(session.run("advisory_unlock", {"key": key}, retry=False))
+        del session.held[key]
+        return unlocked

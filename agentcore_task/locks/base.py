@@ -1,0 +1,101 @@
+"""What every lock backend shares: the interface, owner tokens, argument checks, the error.
+
+A backend answers four questions about a named lock (take it, give it back as its owner,
+take it away from whoever holds it, is it held) and raises :class:`LockBackendError` when it
+cannot answer because its server is unreachable. Callers' mistakes are checked here, before
+any backend is asked, so they raise whatever the servers' state.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from typing import Protocol
+
+__all__ = [
+    "LockBackend",
+    "LockBackendError",
+    "check_lock_name",
+    "check_timeout",
+    "owner_token",
+]
+
+
+class LockBackendError(Exception):
+    """The lock backend's server could not be reached or refused the request.
+
+    The plain lock functions turn it into a logged ``False``; the decorator applies
+    ``AGENTCORE_TASK_LOCK_FAIL_OPEN`` to it.
+    """
+
+
+class LockBackend(Protocol):
+    """One way of keeping named locks; each method raises LockBackendError on failure."""
+
+    name: str
+
+    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+        """Take the lock for ``owner`` if nobody (``owner`` included) holds it."""
+        ...
+
+    def release(self, lock_name: str, owner: str) -> bool:
+        """Release the lock if ``owner`` holds it; True when it did."""
+        ...
+
+    def force_release(self, lock_name: str) -> str | None:
+        """Release the lock whoever holds it; say what was done, or None if it was free."""
+        ...
+
+    def is_locked(self, lock_name: str) -> bool:
+        """Tell whether anybody holds the lock right now."""
+        ...
+
+
+_HOSTNAME = socket.gethostname()
+_thread_state = threading.local()
+
+
+def owner_token() -> str:
+    """Return the calling thread's owner token, unique across hosts, processes and threads.
+
+    The token names the host, pid and thread for whoever reads a lock's value, and ends with
+    a random part made once per thread: thread ids are reused after a thread ends, and pids
+    after a process ends, so they alone would let a newcomer release a dead owner's lock. A
+    forked child sees its parent's thread-local values, hence the pid check.
+    """
+    pid = os.getpid()
+    if getattr(_thread_state, "pid", None) != pid:
+        _thread_state.pid = pid
+        _thread_state.token = f"{_HOSTNAME}:{pid}:{threading.get_ident()}:{secrets.token_hex(8)}"
+    token: str = _thread_state.token
+    return token
+
+
+def check_lock_name(lock_name: object) -> str:
+    """Return ``lock_name`` if it is a non-empty string.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: an empty string.
+    """
+    if not isinstance(lock_name, str):
+        raise TypeError(f"lock_name must be a str, got {type(lock_name).__name__}")
+    if not lock_name:
+        raise ValueError("lock_name must not be empty")
+    return lock_name
+
+
+def check_timeout(timeout: object) -> int:
+    """Return ``timeout`` if it is a positive int (seconds).
+
+    Raises:
+        TypeError: not an int (a bool is not accepted either).
+        ValueError: zero or negative.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise TypeError(f"timeout must be an int number of seconds, got {timeout!r}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    return timeout

@@ -1,0 +1,46 @@
+-- Session-level advisory locks: the "advisory" lock backend (agentcore_task/locks/advisory.py).
+-- They run on one dedicated autocommit connection per process. A lock name becomes a signed
+-- 64-bit key (advisory_lock_key); pg_locks shows such a key as classid = its high 32 bits,
+-- objid = its low 32 bits (both unsigned) and objsubid = 1 (advisory_lock_ids).
+
+-- name: advisory_try_lock
+-- Take the session-level lock on a key without waiting: true when this session got it.
+-- PostgreSQL counts repeated takes by one session; the backend never takes a key twice.
+SELECT pg_try_advisory_lock(%(key)s)
+
+-- name: advisory_unlock
+-- Drop this session's hold on a key: true when it held one (false and a server WARNING
+-- otherwise).
+SELECT pg_advisory_unlock(%(key)s)
+
+-- name: advisory_is_locked
+-- Tell whether any session holds the lock on a key in this database, from pg_locks (granted
+-- rows only: a session waiting for the lock does not hold it).
+SELECT EXISTS (
+    SELECT 1
+    FROM pg_locks
+    WHERE locktype = 'advisory'
+      AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = %(classid)s::oid
+      AND objid = %(objid)s::oid
+      AND objsubid = 1
+)
+
+-- name: advisory_terminate_holders
+-- Force release for a lock held by another session: terminate the sessions holding it, which
+-- frees every advisory lock they hold, waiting up to %(wait_ms)s ms for each to end. Returns
+-- the pids that ended (NULL when none did). Needs superuser, pg_signal_backend or the same
+-- role as the holder.
+SELECT array_agg(pid ORDER BY pid) FILTER (WHERE terminated)
+FROM (
+    SELECT pid, pg_terminate_backend(pid, %(wait_ms)s) AS terminated
+    FROM pg_locks
+    WHERE locktype = 'advisory'
+      AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = %(classid)s::oid
+      AND objid = %(objid)s::oid
+      AND objsubid = 1
+      AND pid <> pg_backend_pid()
+) AS holders
