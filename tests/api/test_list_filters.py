@@ -229,3 +229,30 @@ def test_values_postgresql_cannot_take_are_400_not_500(client, make, params, par
 
 def test_nul_in_a_task_id_is_400(client):
     assert client.get(BASE + "status/?task_id=a%00b").status_code == 400
+
+
+def test_cursor_pages_walk_every_row_once_without_counting(client, make):
+    same_time = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    for number in range(9):
+        row = make(f"c{number}")
+        set_created_at(row, same_time if number < 5 else same_time + dt.timedelta(minutes=number))
+    url, seen = BASE + "?cursor=&page_size=4", []
+    with CaptureQueriesContext(connection) as queries:
+        while url:
+            body = client.get(url).json()
+            assert body["count"] is None
+            seen += [item["task_id"] for item in body["results"]]
+            url = body["next"]
+    assert sorted(seen) == sorted(f"c{n}" for n in range(9)) and len(seen) == 9
+    assert seen[:4] == ["c8", "c7", "c6", "c5"]
+    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"cursor": "garbage"}, {"cursor": "", "page": "2"}, {"cursor": "", "ordering": "status"}],
+)
+def test_bad_cursor_requests_are_400(client, make, params):
+    make("row")
+    response = get(client, **params)
+    assert response.status_code == 400 and "cursor" in response.json()
