@@ -32,17 +32,17 @@ SPEC_NAMES = {
     "cleanup_old_task_executions",
     "mark_timed_out_task_executions",
 }
-EXPORTED_NOW = {
-    "register_task_execution",
-    "TaskTracker",
-    "TaskStatus",
-    "TaskLogCollector",
-    "acquire_task_lock",
-    "release_task_lock",
-    "is_task_locked",
-    "prevent_duplicate_task",
-    "list_task_executions",
+# Built by issues still open (stats, Celery integration); each joins the exports when built.
+NOT_BUILT_YET = {
+    "cleanup_old_executions",
+    "mark_timed_out_executions",
+    "get_cleanup_beat_schedule",
+    "get_mark_timeout_beat_schedule",
+    "get_task_stats",
+    "cleanup_old_task_executions",
+    "mark_timed_out_task_executions",
 }
+EXPORTED_NOW = SPEC_NAMES - NOT_BUILT_YET
 
 
 def test_both_paths_export_the_same_names_and_only_spec_names():
