@@ -19,6 +19,7 @@ PUBLIC_NAMES: dict[str, str] = {
     "is_task_locked": "agentcore_task.locks",
     "prevent_duplicate_task": "agentcore_task.locks",
     "list_task_executions": "agentcore_task.services.queries",
+    "get_task_stats": "agentcore_task.services.stats",
 }
 
 

@@ -16,6 +16,7 @@ from agentcore_task.jsonsafe import REDACTED, truncate_text
 from agentcore_task.services import arguments
 from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
+from agentcore_task.services.stats import get_task_stats
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class TaskTracker:
     """
 
     register_task = staticmethod(register_task_execution)
+    get_task_stats = staticmethod(get_task_stats)
 
     @staticmethod
     def update_task_status(

@@ -38,7 +38,6 @@ NOT_BUILT_YET = {
     "mark_timed_out_executions",
     "get_cleanup_beat_schedule",
     "get_mark_timeout_beat_schedule",
-    "get_task_stats",
     "cleanup_old_task_executions",
     "mark_timed_out_task_executions",
 }

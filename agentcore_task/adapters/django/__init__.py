@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from agentcore_task.services.logs import TaskLogCollector
     from agentcore_task.services.queries import list_task_executions
     from agentcore_task.services.registration import register_task_execution
+    from agentcore_task.services.stats import get_task_stats
     from agentcore_task.services.tracker import TaskTracker
     from agentcore_task.status import TaskStatus
 
@@ -28,6 +29,7 @@ __all__ = [
     "TaskStatus",
     "TaskTracker",
     "acquire_task_lock",
+    "get_task_stats",
     "is_task_locked",
     "list_task_executions",
     "prevent_duplicate_task",
