@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -103,4 +104,72 @@ class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
     error = serializers.CharField(
         required=False, help_text="The same message, for clients of the original API."
+    )
+
+
+class StatusCountsSerializer(serializers.Serializer[Any]):
+    """How many executions there are, in total and in each status."""
+
+    total = serializers.IntegerField(min_value=0)
+    pending = serializers.IntegerField(min_value=0)
+    started = serializers.IntegerField(min_value=0)
+    success = serializers.IntegerField(min_value=0)
+    failure = serializers.IntegerField(min_value=0)
+    retry = serializers.IntegerField(min_value=0)
+    revoked = serializers.IntegerField(min_value=0)
+
+
+class BucketStartField(serializers.DateTimeField):
+    """A bucket's first instant in the server's time zone, or in UTC when that zone's offset
+    then had seconds (local mean time, e.g. Africa/Monrovia before 1972), which RFC 3339
+    date-times cannot express."""
+
+    def to_representation(self, value: Any) -> Any:
+        local = self.enforce_timezone(value) if isinstance(value, dt.datetime) else None
+        offset = local.utcoffset() if local is not None else None
+        if local is not None and offset is not None and offset % dt.timedelta(minutes=1):
+            return local.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return super().to_representation(value)
+
+
+class SeriesBucketSerializer(StatusCountsSerializer):
+    """One bucket of the time series, counted by status."""
+
+    start = BucketStartField(
+        help_text="First instant of the bucket (local midnight for day/week/month)."
+    )
+
+
+class DurationStatsSerializer(serializers.Serializer[Any]):
+    """Run times in seconds of one task name's finished runs, and how often it fails."""
+
+    count = serializers.IntegerField(
+        min_value=0, help_text="Finished runs with both started_at and finished_at."
+    )
+    avg = serializers.FloatField(allow_null=True, help_text="Mean run time, seconds.")
+    p50 = serializers.FloatField(allow_null=True, help_text="Median run time, seconds.")
+    p95 = serializers.FloatField(allow_null=True, help_text="95th percentile, seconds.")
+    max = serializers.FloatField(allow_null=True, help_text="Longest run, seconds.")
+    failure_rate = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="failure / (success + failure); null when neither occurred.",
+    )
+
+
+class TaskStatsSerializer(StatusCountsSerializer):
+    """Counts by status in total, by module and by task name; a series and durations when asked."""
+
+    by_module = serializers.DictField(child=StatusCountsSerializer())
+    by_task_name = serializers.DictField(child=StatusCountsSerializer())
+    series = serializers.ListField(
+        child=SeriesBucketSerializer(),
+        required=False,
+        help_text="Only with granularity: every bucket of the window, oldest first.",
+    )
+    durations = serializers.DictField(
+        child=DurationStatsSerializer(),
+        required=False,
+        help_text="Only with include=durations: per task name.",
     )

@@ -30,9 +30,18 @@ from agentcore_task.api.serializers import (
     TaskExecutionDetailSerializer,
     TaskExecutionListSerializer,
     TaskExecutionListWithoutMetadataSerializer,
+    TaskStatsSerializer,
 )
 from agentcore_task.filtering import TaskExecutionFilter
 from agentcore_task.models import TaskExecution
+from agentcore_task.services.stats import (
+    DEFAULT_BUCKETS,
+    FILTERS,
+    INCLUDES,
+    MAX_BUCKETS,
+    StatsArgumentError,
+    get_task_stats,
+)
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.sql import query
 
@@ -58,6 +67,28 @@ LIST_PARAMETERS = [
         description="Comma-separated top-level metadata keys to keep, e.g. "
         "progress_percent,progress_message (computed in SQL).",
     ),
+]
+
+STATS_PARAMETERS = [
+    LIST_PARAMETERS[0],
+    OpenApiParameter(
+        "granularity",
+        OpenApiTypes.STR,
+        enum=list(DEFAULT_BUCKETS),
+        description="Add `series`: counts per hour, day, week (from Monday) or month of the "
+        "server's TIME_ZONE from start_date to end_date, empty buckets included, at most "
+        f"{MAX_BUCKETS}. Without start_date: the last 24 hours, 30 days, 12 weeks or 12 "
+        "months, and then every count in the response covers that window.",
+    ),
+    OpenApiParameter(
+        "include",
+        OpenApiTypes.STR,
+        enum=sorted(INCLUDES),
+        description="durations: add `durations`, per task name the count, average, median, "
+        "95th percentile and maximum run time in seconds of finished runs, and the failure "
+        "rate.",
+    ),
+    OpenApiParameter("ordering", exclude=True),
 ]
 
 
@@ -205,3 +236,28 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         """
         TaskTracker.get_task(row.task_id, sync=True)
         return self.get_queryset().get(pk=row.pk)
+
+    @extend_schema(
+        filters=True,
+        parameters=STATS_PARAMETERS,
+        responses={200: TaskStatsSerializer, **ERRORS},
+    )
+    @action(detail=False)
+    def stats(self, request: Request) -> Response:
+        """Count the executions the list would show, by status, module and task name.
+
+        One SQL statement, with the list's scoping (my_tasks, created_by) and filters.
+        """
+        rows = scope_list(TaskExecution.objects.all(), request)
+        params = request.query_params
+        filters = {name: params[name] for name in FILTERS if name in params}
+        try:
+            stats = get_task_stats(
+                granularity=params.get("granularity"),
+                include=params.get("include"),
+                queryset=rows,
+                **filters,
+            )
+        except StatsArgumentError as error:
+            raise ValidationError(error.errors) from None
+        return Response(TaskStatsSerializer(stats).data)
