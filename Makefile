@@ -45,6 +45,7 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.progress_updates $(ARGS)
 	$(BIN)/python -m bench.locks
+	$(BIN)/python -m bench.stats
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build
