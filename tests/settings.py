@@ -8,6 +8,10 @@ and deleted when the run ends. ``AGENTCORE_EMBEDDED=1`` skips the local servers.
 
 from __future__ import annotations
 
+import os
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
 from agentcore_task.testing.servers import (
     database_settings_from_url,
     resolve_database_url,
@@ -76,6 +80,29 @@ CACHES = {
         "KEY_PREFIX": "agentcore-task-tests",
     }
 }
+
+# Celery (tests/celery_app.py reads the CELERY_* names). Broker and results live in their own
+# Redis databases, apart from the cache. Other test runs may share this Redis: every run
+# publishes to and consumes from a queue of its own, and worker processes started by the
+# run inherit its name through the environment.
+
+
+def _redis_database(url: str, number: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
+
+
+CELERY_BROKER_URL = _redis_database(REDIS_URL, 14)
+CELERY_RESULT_BACKEND = _redis_database(REDIS_URL, 15)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault(
+    "AGENTCORE_TEST_CELERY_QUEUE", f"agentcore-tests-{uuid.uuid4().hex}"
+)
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Off in the test process (tests turn it on with override_settings); the real worker of
+# tests/celery/conftest.py gets its task-name patterns through this variable.
+_TRACKED_PATTERNS = os.environ.get("AGENTCORE_TEST_AUTO_TRACK", "")
+AGENTCORE_TASK_AUTO_TRACK = tuple(_TRACKED_PATTERNS.split(",")) if _TRACKED_PATTERNS else False
 
 LOGGING = {
     "version": 1,

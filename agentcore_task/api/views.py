@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +34,7 @@ from agentcore_task.api.serializers import (
 )
 from agentcore_task.filtering import TaskExecutionFilter
 from agentcore_task.models import TaskExecution
+from agentcore_task.services.celery_sync import sync_execution
 from agentcore_task.services.stats import (
     DEFAULT_BUCKETS,
     FILTERS,
@@ -42,10 +43,12 @@ from agentcore_task.services.stats import (
     StatsArgumentError,
     get_task_stats,
 )
-from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.sql import query
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+# On status/?sync=true, a sync that could not read Celery's result backend still answers 200
+# with the row as recorded (pollers keep working); this header says why it is not fresher.
+SYNC_ERROR_HEADER = "X-Agentcore-Sync-Error"
 
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403, 404)}
 LIST_PARAMETERS = [
@@ -102,6 +105,17 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ValidationError({name: [f"Enter true or false, not {raw!r}."]})
+
+
+class SyncUnavailable(APIException):
+    """Celery's result backend could not be read; the body also carries ``error``."""
+
+    status_code = 503
+    default_code = "sync_unavailable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.detail = {"detail": ErrorDetail(message), "error": ErrorDetail(message)}
 
 
 def _not_found(message: str) -> NotFound:
@@ -220,22 +234,36 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         row = self.get_queryset().filter(task_id=task_id).first()
         if row is None:
             raise _not_found(f"No execution with task id {task_id!r}.")
-        return Response(self.get_serializer(self._synced(row) if sync else row).data)
+        if not sync:
+            return Response(self.get_serializer(row).data)
+        synced, error = self._synced(row)
+        headers = {SYNC_ERROR_HEADER: error} if error else None
+        return Response(self.get_serializer(synced).data, headers=headers)
 
-    @extend_schema(request=None, responses={200: TaskExecutionDetailSerializer, **ERRORS})
+    @extend_schema(
+        request=None,
+        responses={200: TaskExecutionDetailSerializer, 503: ErrorSerializer, **ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: str) -> Response:
-        """Copy status, result and error from Celery into the row, then return it."""
-        return Response(self.get_serializer(self._synced(self.get_object())).data)
+        """Copy status, result and error from Celery into the row, then return it.
 
-    def _synced(self, row: TaskExecution) -> TaskExecution:
-        """Sync ``row`` from Celery through the tracker, then read it back as the API shows it.
-
-        A failed sync leaves the row as it was (the tracker logs why): the client still gets
-        the last recorded state.
+        503 (``detail`` and ``error``) when Celery's result backend cannot be read: the
+        caller asked for a sync and did not get one.
         """
-        TaskTracker.get_task(row.task_id, sync=True)
-        return self.get_queryset().get(pk=row.pk)
+        synced, error = self._synced(self.get_object())
+        if error:
+            raise SyncUnavailable(error)
+        return Response(self.get_serializer(synced).data)
+
+    def _synced(self, row: TaskExecution) -> tuple[TaskExecution, str | None]:
+        """Sync ``row`` from Celery, then read it back as the API shows it.
+
+        Returns the row and, when Celery's result backend could not be read (the row is then
+        as it was recorded), the reason.
+        """
+        outcome = sync_execution(row.task_id)
+        return self.get_queryset().get(pk=row.pk), outcome.error
 
     @extend_schema(
         filters=True,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentcore_task import conf
 from agentcore_task.db import fetch_execution
 from agentcore_task.jsonsafe import REDACTED, truncate_text
-from agentcore_task.services import arguments
+from agentcore_task.services import arguments, celery_sync
 from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.services.stats import get_task_stats
@@ -56,6 +56,8 @@ class TaskTracker:
 
     register_task = staticmethod(register_task_execution)
     get_task_stats = staticmethod(get_task_stats)
+    sync_task_from_celery = staticmethod(celery_sync.sync_task_from_celery)
+    sync_all_unfinished_executions = staticmethod(celery_sync.sync_all_unfinished_executions)
 
     @staticmethod
     def update_task_status(
@@ -172,12 +174,20 @@ class TaskTracker:
     def get_task(task_id: str, sync: bool = True) -> TaskExecution | None:
         """Return the row for ``task_id``, or None.
 
-        ``sync=True`` is accepted for the contract's sake; copying the state from Celery's
-        result backend first is the Celery integration's job.
+        Args:
+            task_id: the Celery task id.
+            sync: first copy the state from Celery's result backend
+                (:func:`~agentcore_task.services.celery_sync.sync_task_from_celery`); when the
+                backend cannot be read the row is returned as recorded.
+
+        Returns:
+            The row; None for an unknown task id or when the database failed (logged).
         """
         from agentcore_task.models import TaskExecution
 
         task_id = arguments.require_task_id(task_id)
+        if sync:
+            return celery_sync.sync_task_from_celery(task_id)
         return guarded(
             "read the execution",
             task_id,

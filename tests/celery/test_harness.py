@@ -1,0 +1,15 @@
+"""The real worker harness itself: it runs tasks from this run's queue on the test database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.celery_tasks import plain_add
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_worker_runs_a_task_published_to_this_runs_queue(celery_worker_process):
+    result = plain_add.delay(2, 3)
+    assert result.get(timeout=30) == {"sum": 5, "inputs": [2, 3]}
+    assert celery_worker_process.ping()
