@@ -34,6 +34,11 @@ def _get(name: str, default: object) -> object:
     return getattr(settings, name, default)
 
 
+def is_set(name: str) -> bool:
+    """Return whether the project's settings define ``name`` (else its default applies)."""
+    return hasattr(settings, name)
+
+
 def strict() -> bool:
     """``AGENTCORE_TASK_STRICT`` (default False): raise recording failures instead of logging."""
     return bool(_get("AGENTCORE_TASK_STRICT", False))
@@ -126,3 +131,114 @@ def api_permission_classes() -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise TypeError("AGENTCORE_TASK_API_PERMISSION_CLASSES must be a list of dotted paths")
     return [str(path) for path in value]
+
+
+# --- Periodic jobs (SPEC "Periodic tasks"): cleanup and timeout marking -----------------------
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+def _crontab_text(name: str, default: str) -> str:
+    value = _get(name, default)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a 5-field crontab string, not {value!r}")
+    return value
+
+
+def cleanup_enabled() -> bool:
+    """``AGENTCORE_TASK_CLEANUP_ENABLED`` (default True): schedule and run the cleanup job."""
+    return bool(_get("AGENTCORE_TASK_CLEANUP_ENABLED", True))
+
+
+def cleanup_crontab() -> str:
+    """``AGENTCORE_TASK_CLEANUP_CRONTAB`` (default ``"0 2 * * *"``): when Beat runs cleanup.
+
+    Five fields (minute hour day-of-month month day-of-week), in Celery's timezone.
+    """
+    return _crontab_text("AGENTCORE_TASK_CLEANUP_CRONTAB", "0 2 * * *")
+
+
+def cleanup_beat_interval_hours() -> int:
+    """``AGENTCORE_TASK_CLEANUP_BEAT_INTERVAL_HOURS`` (default 24): the fallback interval.
+
+    Used when ``AGENTCORE_TASK_CLEANUP_CRONTAB`` does not parse.
+    """
+    return _positive_int("AGENTCORE_TASK_CLEANUP_BEAT_INTERVAL_HOURS", 24)
+
+
+def retention_days() -> int:
+    """``AGENTCORE_TASK_RETENTION_DAYS`` (default 30): age beyond which cleanup deletes rows."""
+    return _positive_int("AGENTCORE_TASK_RETENTION_DAYS", 30)
+
+
+def cleanup_only_completed() -> bool:
+    """``AGENTCORE_TASK_CLEANUP_ONLY_COMPLETED`` (default True): delete terminal rows only."""
+    return bool(_get("AGENTCORE_TASK_CLEANUP_ONLY_COMPLETED", True))
+
+
+def cleanup_batch_size() -> int:
+    """``AGENTCORE_TASK_CLEANUP_BATCH_SIZE`` (default 5,000): rows deleted per transaction."""
+    return _positive_int("AGENTCORE_TASK_CLEANUP_BATCH_SIZE", 5000)
+
+
+def mark_timeout_enabled() -> bool:
+    """``AGENTCORE_TASK_MARK_TIMEOUT_ENABLED`` (default True): schedule and run timeout marking."""
+    return bool(_get("AGENTCORE_TASK_MARK_TIMEOUT_ENABLED", True))
+
+
+def mark_timeout_crontab() -> str:
+    """``AGENTCORE_TASK_MARK_TIMEOUT_CRONTAB`` (default ``"*/30 * * * *"``): when it runs."""
+    return _crontab_text("AGENTCORE_TASK_MARK_TIMEOUT_CRONTAB", "*/30 * * * *")
+
+
+def timeout_minutes() -> int:
+    """``AGENTCORE_TASK_TIMEOUT_MINUTES`` (default 10): STARTED longer than this is a timeout."""
+    return _positive_int("AGENTCORE_TASK_TIMEOUT_MINUTES", 10)
+
+
+def timeout_sync_max() -> int:
+    """``AGENTCORE_TASK_TIMEOUT_SYNC_MAX`` (default 1,000): executions synced before marking.
+
+    Timeout marking first asks Celery's result backend about at most this many unfinished
+    executions (oldest first), one backend read each.
+    """
+    return _positive_int("AGENTCORE_TASK_TIMEOUT_SYNC_MAX", 1000)
+
+
+# --- Runtime configuration and automatic tracking ------------------------------------------
+
+
+def config_cache_seconds() -> int:
+    """``AGENTCORE_TASK_CONFIG_CACHE_SECONDS`` (default 30): how long a process caches the
+    runtime configuration stored in the database (``api/v1/tasks/config/``)."""
+    value = _get("AGENTCORE_TASK_CONFIG_CACHE_SECONDS", 30)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"AGENTCORE_TASK_CONFIG_CACHE_SECONDS must be an integer >= 0, not {value!r}"
+        )
+    return value
+
+
+def auto_track() -> bool | tuple[str, ...]:
+    """``AGENTCORE_TASK_AUTO_TRACK`` (default False): record Celery tasks through signals.
+
+    False: off. True: every task. A list of task-name patterns (``fnmatch``, e.g.
+    ``"billing.*"``): only the tasks whose name matches one of them.
+    """
+    value = _get("AGENTCORE_TASK_AUTO_TRACK", False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(
+            "AGENTCORE_TASK_AUTO_TRACK must be True, False or a list of task-name patterns, "
+            f"not {value!r}"
+        )
+    patterns = tuple(value)
+    if not all(isinstance(pattern, str) and pattern for pattern in patterns):
+        raise TypeError("AGENTCORE_TASK_AUTO_TRACK patterns must be non-empty strings")
+    return patterns

@@ -128,6 +128,26 @@ def fetch_execution(
     return _fetch(connection, name, params, full_row)
 
 
+def fetch_row(name: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Run the statement ``name`` as written and return its first row (None: it had none).
+
+    For statements whose answer is a few scalars (counts, a cutoff), not an execution row.
+    Inside a transaction the caller opened it runs in a savepoint, as :func:`fetch_execution`.
+    """
+    connection = write_connection()
+
+    def run() -> tuple[Any, ...] | None:
+        cursor = _cursor(connection)
+        cursor.execute(query(name), params)
+        row = cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    if connection.in_atomic_block:
+        with transaction.atomic(using=connection.alias, savepoint=True):
+            return run()
+    return run()
+
+
 def _instance_from_row(
     connection: BaseDatabaseWrapper, columns: list[str], row: tuple[Any, ...]
 ) -> TaskExecution:

@@ -20,6 +20,12 @@ PUBLIC_NAMES: dict[str, str] = {
     "prevent_duplicate_task": "agentcore_task.locks",
     "list_task_executions": "agentcore_task.services.queries",
     "get_task_stats": "agentcore_task.services.stats",
+    "cleanup_old_executions": "agentcore_task.services.maintenance",
+    "mark_timed_out_executions": "agentcore_task.services.maintenance",
+    "get_cleanup_beat_schedule": "agentcore_task.beat",
+    "get_mark_timeout_beat_schedule": "agentcore_task.beat",
+    "cleanup_old_task_executions": "agentcore_task.tasks",
+    "mark_timed_out_task_executions": "agentcore_task.tasks",
 }
 
 

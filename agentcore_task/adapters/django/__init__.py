@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from agentcore_task.public import PUBLIC_NAMES, resolve
 
 if TYPE_CHECKING:
+    from agentcore_task.beat import get_cleanup_beat_schedule, get_mark_timeout_beat_schedule
     from agentcore_task.locks import (
         acquire_task_lock,
         is_task_locked,
@@ -18,20 +19,31 @@ if TYPE_CHECKING:
         release_task_lock,
     )
     from agentcore_task.services.logs import TaskLogCollector
+    from agentcore_task.services.maintenance import (
+        cleanup_old_executions,
+        mark_timed_out_executions,
+    )
     from agentcore_task.services.queries import list_task_executions
     from agentcore_task.services.registration import register_task_execution
     from agentcore_task.services.stats import get_task_stats
     from agentcore_task.services.tracker import TaskTracker
     from agentcore_task.status import TaskStatus
+    from agentcore_task.tasks import cleanup_old_task_executions, mark_timed_out_task_executions
 
 __all__ = [
     "TaskLogCollector",
     "TaskStatus",
     "TaskTracker",
     "acquire_task_lock",
+    "cleanup_old_executions",
+    "cleanup_old_task_executions",
+    "get_cleanup_beat_schedule",
+    "get_mark_timeout_beat_schedule",
     "get_task_stats",
     "is_task_locked",
     "list_task_executions",
+    "mark_timed_out_executions",
+    "mark_timed_out_task_executions",
     "prevent_duplicate_task",
     "register_task_execution",
     "release_task_lock",

@@ -1,0 +1,15 @@
+"""Settings with django_celery_beat installed, for the DatabaseScheduler sync test.
+
+Used in a subprocess (``tests/beat_db_check.py``) against a database of its own, so that
+django_celery_beat's tables never enter the main test database.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES, INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "django_celery_beat"]
+DATABASES = {"default": {**DATABASES["default"], "NAME": os.environ["BEAT_DB_NAME"]}}
