@@ -136,3 +136,89 @@ class TaskExecution(models.Model):
         """The ``progress_percent`` metadata key, when it is a number."""
         value = (self.metadata or {}).get("progress_percent")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# Bounds of the runtime overrides, enforced by the database (CHECK) and by the validation in
+# agentcore_task/runtime_config.py, which names them in its error messages.
+RETENTION_DAYS_LIMITS = (1, 3650)
+TIMEOUT_MINUTES_LIMITS = (1, 1440)
+# Five fields separated by single spaces: how runtime_config stores a validated crontab.
+CRONTAB_SHAPE = r"^\S+( \S+){4}$"
+
+
+def _null_or(field: str, condition: models.Q) -> models.Q:
+    return models.Q(**{f"{field}__isnull": True}) | condition
+
+
+class TaskRuntimeConfig(models.Model):
+    """Overrides of the periodic jobs' settings, changed at runtime: at most one row.
+
+    A NULL column means "no override": the ``AGENTCORE_TASK_*`` setting, or its default,
+    applies. Typed columns rather than key/value rows let the database check each value
+    (ranges, crontab shape) and let a DBA read the whole configuration as one row. Read and
+    write it through ``agentcore_task.runtime_config``, which validates and caches.
+    """
+
+    # Always 1 (CHECK): the table can never hold two competing configurations.
+    id = models.SmallIntegerField(primary_key=True, default=1, editable=False)
+    retention_days = models.IntegerField(
+        null=True, blank=True, help_text="Overrides AGENTCORE_TASK_RETENTION_DAYS."
+    )
+    timeout_minutes = models.IntegerField(
+        null=True, blank=True, help_text="Overrides AGENTCORE_TASK_TIMEOUT_MINUTES."
+    )
+    cleanup_crontab = models.CharField(  # noqa: DJ001  (NULL = no override, "" is not a crontab)
+        max_length=100, null=True, blank=True, help_text="Overrides AGENTCORE_TASK_CLEANUP_CRONTAB."
+    )
+    mark_timeout_crontab = models.CharField(  # noqa: DJ001
+        max_length=100,
+        null=True,
+        blank=True,
+        help_text="Overrides AGENTCORE_TASK_MARK_TIMEOUT_CRONTAB.",
+    )
+    updated_at = models.DateTimeField(db_default=Now(), help_text="Time of the last change.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made the last change; empty for changes made from code.",
+    )
+
+    class Meta:
+        db_table = "agentcore_task_runtime_config"
+        verbose_name = "task runtime configuration"
+        verbose_name_plural = "task runtime configuration"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="agentcore_task_config_singleton"
+            ),
+            models.CheckConstraint(
+                condition=_null_or(
+                    "retention_days", models.Q(retention_days__range=RETENTION_DAYS_LIMITS)
+                ),
+                name="agentcore_task_config_retention",
+            ),
+            models.CheckConstraint(
+                condition=_null_or(
+                    "timeout_minutes", models.Q(timeout_minutes__range=TIMEOUT_MINUTES_LIMITS)
+                ),
+                name="agentcore_task_config_timeout",
+            ),
+            models.CheckConstraint(
+                condition=_null_or(
+                    "cleanup_crontab", models.Q(cleanup_crontab__regex=CRONTAB_SHAPE)
+                ),
+                name="agentcore_task_config_cleanup_cron",
+            ),
+            models.CheckConstraint(
+                condition=_null_or(
+                    "mark_timeout_crontab", models.Q(mark_timeout_crontab__regex=CRONTAB_SHAPE)
+                ),
+                name="agentcore_task_config_timeout_cron",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "agentcore_task runtime configuration"

@@ -5,8 +5,10 @@ Mount with ``path("api/v1/tasks/", include("agentcore_task.adapters.django.urls"
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from agentcore_task.api.config import RuntimeConfigView
 from agentcore_task.api.views import TaskExecutionViewSet
 
 app_name = "agentcore_task"
@@ -14,4 +16,4 @@ app_name = "agentcore_task"
 router = SimpleRouter()
 router.register("executions", TaskExecutionViewSet, basename="execution")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("config/", RuntimeConfigView.as_view(), name="config")]

@@ -1,0 +1,199 @@
+"""``GET/PATCH config/``: the runtime configuration of the periodic jobs.
+
+Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLASSES``);
+changing needs staff status or the model permission
+``agentcore_task.change_taskruntimeconfig``. The view only translates HTTP: validation,
+storage, caching and the push to Beat live in ``agentcore_task.runtime_config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agentcore_task import conf
+from agentcore_task.api.errors import api_exception_handler
+from agentcore_task.api.serializers import ErrorSerializer
+from agentcore_task.models import (
+    RETENTION_DAYS_LIMITS,
+    TIMEOUT_MINUTES_LIMITS,
+)
+from agentcore_task.runtime_config import (
+    CRONTAB_MAX_LENGTH,
+    FIELDS,
+    RuntimeConfig,
+    RuntimeConfigError,
+    get_runtime_config,
+    update_runtime_config,
+    validate_crontab,
+)
+
+CHANGE_PERMISSION = "agentcore_task.change_taskruntimeconfig"
+ERRORS = {status: ErrorSerializer for status in (400, 401, 403)}
+SOURCES = ["database", "settings", "default"]
+
+
+class CanChangeRuntimeConfig(BasePermission):
+    """Let anyone through for reads; changes need staff or ``change_taskruntimeconfig``."""
+
+    message = (
+        "Changing the runtime configuration needs staff status or the "
+        f"{CHANGE_PERMISSION} permission."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(
+            user and user.is_authenticated and (user.is_staff or user.has_perm(CHANGE_PERMISSION))
+        )
+
+
+def _crontab(value: str) -> None:
+    """Refuse what Celery refuses (the service normalises the spacing when it stores it)."""
+    try:
+        validate_crontab(value)
+    except ValueError as error:
+        raise serializers.ValidationError(str(error)) from None
+
+
+def _number_field(limits: tuple[int, int], **kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=limits[0], max_value=limits[1], **kwargs)
+
+
+def _crontab_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=CRONTAB_MAX_LENGTH, validators=[_crontab], **kwargs)
+
+
+class RuntimeConfigPatchSerializer(serializers.Serializer[Any]):
+    """A PATCH body: the fields to change; ``null`` clears an override."""
+
+    retention_days = _number_field(
+        RETENTION_DAYS_LIMITS,
+        required=False,
+        allow_null=True,
+        help_text="Days after which cleanup deletes executions.",
+    )
+    timeout_minutes = _number_field(
+        TIMEOUT_MINUTES_LIMITS,
+        required=False,
+        allow_null=True,
+        help_text="Minutes after which a STARTED execution is marked FAILURE.",
+    )
+    cleanup_crontab = _crontab_field(
+        required=False,
+        allow_null=True,
+        help_text="When Beat runs cleanup: 5 fields, e.g. '0 2 * * *'.",
+    )
+    mark_timeout_crontab = _crontab_field(
+        required=False,
+        allow_null=True,
+        help_text="When Beat runs timeout marking: 5 fields, e.g. '*/30 * * * *'.",
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Refuse unknown fields too, in the same 400 as the other bad fields."""
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {
+                str(name): [f"Unknown field; the fields are {', '.join(FIELDS)}."]
+                for name in data
+                if name not in self.fields
+            }
+        try:
+            validated: dict[str, Any] = super().to_internal_value(data)
+        except ValidationError as error:
+            if isinstance(error.detail, dict):
+                raise ValidationError({**error.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise ValidationError(unknown)
+        return validated
+
+
+class _ValuesSerializer(serializers.Serializer[Any]):
+    retention_days = _number_field(RETENTION_DAYS_LIMITS)
+    timeout_minutes = _number_field(TIMEOUT_MINUTES_LIMITS)
+    cleanup_crontab = serializers.CharField()
+    mark_timeout_crontab = serializers.CharField()
+
+
+class _SourcesSerializer(serializers.Serializer[Any]):
+    retention_days = serializers.ChoiceField(choices=SOURCES)
+    timeout_minutes = serializers.ChoiceField(choices=SOURCES)
+    cleanup_crontab = serializers.ChoiceField(choices=SOURCES)
+    mark_timeout_crontab = serializers.ChoiceField(choices=SOURCES)
+
+
+class RuntimeConfigSerializer(_ValuesSerializer):
+    """The effective configuration: each value in force, where it comes from, the last change."""
+
+    sources = _SourcesSerializer(
+        help_text="Where each value comes from: the database override, the Django setting, "
+        "or the built-in default."
+    )
+    fallbacks = _ValuesSerializer(
+        help_text="Each value without its database override: what PATCHing null restores."
+    )
+    updated_at = serializers.DateTimeField(allow_null=True)
+    updated_by_id = serializers.IntegerField(allow_null=True)
+    updated_by_username = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance: RuntimeConfig) -> dict[str, Any]:
+        return dict(
+            super().to_representation(
+                {
+                    **instance.values,
+                    "sources": instance.sources,
+                    "fallbacks": instance.fallbacks,
+                    "updated_at": instance.updated_at,
+                    "updated_by_id": instance.updated_by_id,
+                    "updated_by_username": instance.updated_by_username,
+                }
+            )
+        )
+
+
+class RuntimeConfigView(APIView):
+    """The retention, timeout and Beat crontabs in force, and their database overrides."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        configured = [import_string(path)() for path in conf.api_permission_classes()]
+        return [*configured, CanChangeRuntimeConfig()]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    @extend_schema(responses={200: RuntimeConfigSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        """Return the effective configuration, read from the database now (not cached)."""
+        return Response(RuntimeConfigSerializer(get_runtime_config(fresh=True)).data)
+
+    @extend_schema(
+        request=RuntimeConfigPatchSerializer,
+        responses={200: RuntimeConfigSerializer, **ERRORS},
+    )
+    def patch(self, request: Request) -> Response:
+        """Set (or, with null, clear) overrides: every field is checked before any is written.
+
+        Needs staff status or ``agentcore_task.change_taskruntimeconfig``. Other processes
+        see the change within ``AGENTCORE_TASK_CONFIG_CACHE_SECONDS``; a crontab change
+        reaches Beat at its next start, or at once with django_celery_beat.
+        """
+        body = RuntimeConfigPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            config = update_runtime_config(user=request.user, **body.validated_data)
+        except RuntimeConfigError as error:
+            raise ValidationError(error.errors) from None
+        return Response(RuntimeConfigSerializer(config).data)

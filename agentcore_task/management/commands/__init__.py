@@ -1,0 +1,1 @@
+"""``manage.py agentcore_task``: the operator command."""

@@ -1,0 +1,276 @@
+"""``manage.py agentcore_task``: cleanup, timeout marking, Celery sync and stats for operators.
+
+Each subcommand is a thin shell over the service the periodic jobs and the API use, so the
+command does exactly what they do: ``cleanup`` → ``cleanup_old_executions``,
+``mark-timeouts`` → ``mark_timed_out_executions``, ``sync`` → ``TaskTracker``'s Celery sync,
+``stats`` → ``get_task_stats``. Defaults come from the runtime configuration (database
+override, else settings, else the built-in default).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from agentcore_task import conf
+from agentcore_task.management.tables import render_table
+from agentcore_task.runtime_config import effective_retention_days, effective_timeout_minutes
+from agentcore_task.services.celery_sync import sync_all_unfinished_executions, sync_execution
+from agentcore_task.services.maintenance import (
+    cleanup_old_executions,
+    count_old_executions,
+    count_timed_out_executions,
+    mark_timed_out_executions,
+)
+from agentcore_task.services.stats import StatsArgumentError, get_task_stats
+from agentcore_task.status import TaskStatus
+
+STATUS_COLUMNS = [status.lower() for status in TaskStatus.values]
+STATUS_HEADERS = [status.upper() for status in STATUS_COLUMNS]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, not {value}")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Operate the task-execution records: delete old rows (cleanup), mark stuck runs as "
+        "failed (mark-timeouts), copy states from Celery (sync) and count executions (stats). "
+        "Run 'manage.py agentcore_task SUBCOMMAND --help' for each one's options."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subcommands = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="SUBCOMMAND", title="subcommands"
+        )
+        self._add_cleanup(subcommands)
+        self._add_mark_timeouts(subcommands)
+        self._add_sync(subcommands)
+        self._add_stats(subcommands)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        handlers = {
+            "cleanup": self._cleanup,
+            "mark-timeouts": self._mark_timeouts,
+            "sync": self._sync,
+            "stats": self._stats,
+        }
+        handlers[options["subcommand"]](options)
+
+    # --- cleanup ------------------------------------------------------------------------------
+
+    def _add_cleanup(self, subcommands: Any) -> None:
+        parser = subcommands.add_parser(
+            "cleanup",
+            help="delete executions older than the retention period",
+            description="Delete executions created more than --retention-days ago, in "
+            "batches of --batch-size rows, each batch its own transaction (no long locks). "
+            "By default only finished rows (SUCCESS, FAILURE, REVOKED) are deleted.",
+        )
+        parser.add_argument(
+            "--retention-days",
+            type=_positive_int,
+            metavar="DAYS",
+            help="age in days (of created_at) beyond which rows go; default: the runtime "
+            "configuration (AGENTCORE_TASK_RETENTION_DAYS, 30)",
+        )
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument(
+            "--only-completed",
+            dest="only_completed",
+            action="store_const",
+            const=True,
+            help="delete only finished rows (the default unless "
+            "AGENTCORE_TASK_CLEANUP_ONLY_COMPLETED is False)",
+        )
+        scope.add_argument(
+            "--all",
+            dest="only_completed",
+            action="store_const",
+            const=False,
+            help="delete unfinished rows (PENDING, STARTED, RETRY) of that age too",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=_positive_int,
+            metavar="N",
+            help="rows per transaction; default AGENTCORE_TASK_CLEANUP_BATCH_SIZE (5000)",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="count what would be deleted and delete nothing",
+        )
+
+    def _cleanup(self, options: dict[str, Any]) -> None:
+        days = options["retention_days"] or effective_retention_days()
+        only_completed = options["only_completed"]
+        if only_completed is None:
+            only_completed = conf.cleanup_only_completed()
+        which = "finished execution(s)" if only_completed else "execution(s) of any status"
+        if options["dry_run"]:
+            count = count_old_executions(retention_days=days, only_completed=only_completed)
+            self.stdout.write(
+                f"Dry run: {count} {which} created more than {days} day(s) ago would be "
+                "deleted. Nothing was deleted."
+            )
+            return
+
+        def progress(in_batch: int, so_far: int) -> None:
+            self.stdout.write(f"  deleted {in_batch} (total {so_far})")
+
+        self.stdout.write(f"Deleting {which} created more than {days} day(s) ago…")
+        result = cleanup_old_executions(
+            retention_days=days,
+            only_completed=only_completed,
+            batch_size=options["batch_size"],
+            on_batch=progress,
+        )
+        self.stdout.write(
+            f"Deleted {result['deleted']} execution(s) created before {result['cutoff']} in "
+            f"{result['batches']} batch(es) of at most {result['batch_size']}."
+        )
+
+    # --- mark-timeouts ----------------------------------------------------------------------
+
+    def _add_mark_timeouts(self, subcommands: Any) -> None:
+        parser = subcommands.add_parser(
+            "mark-timeouts",
+            help="mark executions STARTED for too long as FAILURE",
+            description="First sync unfinished executions from Celery (at most "
+            "AGENTCORE_TASK_TIMEOUT_SYNC_MAX), then mark executions still STARTED for longer "
+            "than --timeout-minutes as FAILURE, with an error saying so.",
+        )
+        parser.add_argument(
+            "--timeout-minutes",
+            type=_positive_int,
+            metavar="MINUTES",
+            help="minutes since started_at; default: the runtime configuration "
+            "(AGENTCORE_TASK_TIMEOUT_MINUTES, 10)",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="count the executions that would be marked and change nothing (no sync)",
+        )
+        parser.add_argument(
+            "--no-sync",
+            action="store_true",
+            help="skip the sync from Celery (e.g. when the result backend is down)",
+        )
+
+    def _mark_timeouts(self, options: dict[str, Any]) -> None:
+        minutes = options["timeout_minutes"] or effective_timeout_minutes()
+        if options["dry_run"]:
+            count = count_timed_out_executions(timeout_minutes=minutes)
+            self.stdout.write(
+                f"Dry run: {count} execution(s) STARTED more than {minutes} minute(s) ago would "
+                "be marked FAILURE (before any sync from Celery, which may find some finished). "
+                "Nothing was changed."
+            )
+            return
+        result = mark_timed_out_executions(timeout_minutes=minutes, sync=not options["no_sync"])
+        if not options["no_sync"]:
+            self.stdout.write(
+                f"Synced {result['synced_count']} unfinished execution(s) from Celery; "
+                f"{result['updated_count']} changed status."
+            )
+        self.stdout.write(
+            f"Marked {result['marked']} execution(s) STARTED before {result['cutoff']} as "
+            f"FAILURE (timeout {minutes} minute(s))."
+        )
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    def _add_sync(self, subcommands: Any) -> None:
+        parser = subcommands.add_parser(
+            "sync",
+            help="copy states from Celery's result backend into the rows",
+            description="Copy status, result and error from Celery's result backend into the "
+            "rows: the given task ids, or else every unfinished execution (oldest first, at "
+            "most --max).",
+        )
+        parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="Celery task ids")
+        parser.add_argument(
+            "--max",
+            type=_positive_int,
+            metavar="N",
+            help="sync at most N unfinished executions (without TASK_IDs)",
+        )
+
+    def _sync(self, options: dict[str, Any]) -> None:
+        task_ids: list[str] = options["task_ids"]
+        if task_ids and options["max"] is not None:
+            raise CommandError("--max limits the sync of unfinished executions: give no TASK_ID")
+        if not task_ids:
+            summary = sync_all_unfinished_executions(max_sync=options["max"])
+            self.stdout.write(
+                f"Synced {summary['synced_count']} unfinished execution(s) from Celery; "
+                f"{summary['updated_count']} changed status."
+            )
+            return
+        failed = 0
+        for task_id in task_ids:
+            outcome = sync_execution(task_id)
+            if outcome.row is None:
+                failed += 1
+                self.stdout.write(f"{task_id}: no such execution (or the database failed)")
+            elif outcome.error is not None:
+                failed += 1
+                self.stdout.write(f"{task_id}: {outcome.error}")
+            else:
+                news = "now" if outcome.changed else "unchanged,"
+                self.stdout.write(f"{task_id}: {news} {outcome.row.status}")
+        if failed:
+            raise CommandError(f"{failed} of {len(task_ids)} execution(s) could not be synced")
+
+    # --- stats --------------------------------------------------------------------------------
+
+    def _add_stats(self, subcommands: Any) -> None:
+        parser = subcommands.add_parser(
+            "stats",
+            help="count executions by status and module",
+            description="Count executions by status, per module (and per task name with "
+            "--by-task-name), as a text table. One SQL statement.",
+        )
+        parser.add_argument("--module", help="only this module")
+        parser.add_argument(
+            "--since",
+            metavar="DATE",
+            help="only executions created at or after DATE (ISO date or datetime; a bare "
+            "date starts at midnight in TIME_ZONE)",
+        )
+        parser.add_argument("--by-task-name", action="store_true", help="add a table per task name")
+
+    def _stats(self, options: dict[str, Any]) -> None:
+        try:
+            stats = get_task_stats(module=options["module"], start_date=options["since"])
+        except StatsArgumentError as error:
+            options_named = {"start_date": "--since", "module": "--module"}
+            problems = "; ".join(
+                f"{options_named.get(name, name)}: {' '.join(messages)}"
+                for name, messages in error.errors.items()
+            )
+            raise CommandError(problems) from None
+        sections: list[tuple[str, dict[str, Any]]] = [("MODULE", stats["by_module"])]
+        if options["by_task_name"]:
+            sections.append(("TASK NAME", stats["by_task_name"]))
+        for index, (label, groups) in enumerate(sections):
+            rows = [[name, *self._counts(counts)] for name, counts in sorted(groups.items())]
+            rows.append(["(all)", *self._counts(stats)])
+            if index:
+                self.stdout.write("")
+            self.stdout.write(render_table([label, "TOTAL", *STATUS_HEADERS], rows))
+
+    @staticmethod
+    def _counts(counts: Any) -> list[int]:
+        return [counts["total"], *(counts[status] for status in STATUS_COLUMNS)]
