@@ -13,4 +13,9 @@ class AgentcoreTaskConfig(AppConfig):
 
     def ready(self) -> None:
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
+        from agentcore_task.autotrack import connect_signals
+        from agentcore_task.beat import merge_beat_schedule
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
+
+        connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
+        merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE
