@@ -3,7 +3,10 @@
 # Redis running they use embedded servers from PyPI (AGENTCORE_EMBEDDED=1 forces that).
 
 PYTHON ?= python3
-VENV := .venv
+# VENV may name an existing virtualenv; with INSTALL=no nothing is installed into it (the demo
+# test runs a fresh clone with this checkout's environment: make demo VENV=... INSTALL=no).
+VENV ?= .venv
+INSTALL ?= yes
 BIN := $(VENV)/bin
 ARGS ?=
 
@@ -23,7 +26,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 ## demo: run the demo (options: make demo ARGS="--for 90 --port 8123")
-demo: $(VENV)/.demo-installed
+demo: $(if $(filter no,$(INSTALL)),,$(VENV)/.demo-installed)
 	$(BIN)/python -m demo $(ARGS)
 
 ## test: lint, type-check and run the whole test suite

@@ -1,0 +1,28 @@
+# The demo project (demo/) with agentcore_task, for docker-compose.yml: the same image runs
+# the web server (gunicorn), the Celery worker, Celery beat and the one-off setup step.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app \
+    DJANGO_SETTINGS_MODULE=demo.settings
+
+WORKDIR /app
+
+# The library first (its layer is rebuilt only when it changes), with what the demo project
+# needs beside it: the [demo] extra without the embedded servers (the stack has real ones),
+# plus gunicorn.
+COPY pyproject.toml README.md ./
+COPY agentcore_task ./agentcore_task
+COPY sql ./sql
+RUN pip install . "redis>=5" "drf-spectacular-sidecar>=2024.1" "gunicorn>=22"
+
+COPY demo ./demo
+
+RUN useradd --create-home --uid 10001 demo
+USER demo
+
+EXPOSE 8000
+CMD ["gunicorn", "demo.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]
