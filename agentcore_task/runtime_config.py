@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from celery.schedules import crontab
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connections, router, transaction
 
 from agentcore_task import conf
+from agentcore_task.beat import parse_crontab
 from agentcore_task.models import (
     RETENTION_DAYS_LIMITS,
     TIMEOUT_MINUTES_LIMITS,
@@ -149,17 +149,10 @@ def validate_crontab(text: object) -> str:
     normalized = " ".join(fields)
     if len(normalized) > CRONTAB_MAX_LENGTH or not normalized.isascii():
         raise ValueError(f"Enter at most {CRONTAB_MAX_LENGTH} ASCII characters.")
-    minute, hour, day_of_month, month_of_year, day_of_week = fields
     try:
-        crontab(
-            minute=minute,
-            hour=hour,
-            day_of_month=day_of_month,
-            month_of_year=month_of_year,
-            day_of_week=day_of_week,
-        )
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as error:
-        raise ValueError(f"Celery does not accept this crontab: {error}") from None
+        parse_crontab(normalized)  # the same parsing Beat's entries get
+    except ValueError:
+        raise ValueError(f"Celery does not accept the crontab {normalized!r}.") from None
     return normalized
 
 
