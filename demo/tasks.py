@@ -127,6 +127,7 @@ def sync_inventory(self: Any, warehouse: str) -> dict[str, Any]:
             self.request.id, percent=number * 33, step="sync", message=message
         )
         work(1.5)
+    TaskTracker.update_progress(self.request.id, percent=100, step="done", message="Synced")
     return {"warehouse": warehouse, "items": 120}
 
 
