@@ -49,6 +49,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.progress_updates $(ARGS)
 	$(BIN)/python -m bench.locks
 	$(BIN)/python -m bench.stats
+	$(BIN)/python -m bench.api_filters
+	$(BIN)/python -m bench.cleanup_locks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.module_loading import import_string
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -128,7 +129,17 @@ class _ValuesSerializer(serializers.Serializer[Any]):
     mark_timeout_crontab = serializers.CharField()
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {name: {"type": "string", "enum": SOURCES} for name in FIELDS},
+        "required": list(FIELDS),
+    }
+)
 class _SourcesSerializer(serializers.Serializer[Any]):
+    """Described inline: as a component, its four fields sharing one choice set would make
+    drf-spectacular warn about enum names in every project that generates its schema."""
+
     retention_days = serializers.ChoiceField(choices=SOURCES)
     timeout_minutes = serializers.ChoiceField(choices=SOURCES)
     cleanup_crontab = serializers.ChoiceField(choices=SOURCES)
@@ -139,8 +150,8 @@ class RuntimeConfigSerializer(_ValuesSerializer):
     """The effective configuration: each value in force, where it comes from, the last change."""
 
     sources = _SourcesSerializer(
-        help_text="Where each value comes from: the database override, the Django setting, "
-        "or the built-in default."
+        help_text="Where each value comes from, by field name: 'database' (the override), "
+        "'settings' (the Django setting) or 'default' (the built-in default)."
     )
     fallbacks = _ValuesSerializer(
         help_text="Each value without its database override: what PATCHing null restores."
@@ -167,6 +178,10 @@ class RuntimeConfigSerializer(_ValuesSerializer):
 class RuntimeConfigView(APIView):
     """The retention, timeout and Beat crontabs in force, and their database overrides."""
 
+    # JSON only: form and multipart bodies cannot say "null" (clear an override) and would
+    # turn every value into a string; anything else is a 415 with a JSON error body.
+    parser_classes = [JSONParser]
+
     def get_permissions(self) -> list[BasePermission]:
         configured = [import_string(path)() for path in conf.api_permission_classes()]
         return [*configured, CanChangeRuntimeConfig()]
@@ -181,7 +196,7 @@ class RuntimeConfigView(APIView):
 
     @extend_schema(
         request=RuntimeConfigPatchSerializer,
-        responses={200: RuntimeConfigSerializer, **ERRORS},
+        responses={200: RuntimeConfigSerializer, **ERRORS, 415: ErrorSerializer},
     )
     def patch(self, request: Request) -> Response:
         """Set (or, with null, clear) overrides: every field is checked before any is written.

@@ -220,6 +220,21 @@ def test_a_body_that_is_not_an_object_is_a_400(client_for, staff):
     assert client_for(staff).patch(URL, [1, 2], format="json").status_code == 400
 
 
+@pytest.mark.parametrize("format_", ["multipart", None])
+def test_a_form_body_is_a_415_and_writes_nothing(client_for, staff, format_):
+    """Forms cannot say null and make every value a string: the endpoint takes JSON only."""
+    if format_ is None:
+        response = client_for(staff).patch(
+            URL, "retention_days=7", content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = client_for(staff).patch(URL, {"retention_days": 7}, format=format_)
+
+    assert response.status_code == 415
+    assert "detail" in response.json()
+    assert stored() == {}
+
+
 def test_null_clears_an_override_and_the_setting_applies_again(client_for, staff):
     client = client_for(staff)
     client.patch(URL, {"retention_days": 7, "timeout_minutes": 5}, format="json")
