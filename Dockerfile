@@ -17,7 +17,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY agentcore_task ./agentcore_task
 COPY sql ./sql
-RUN pip install . "redis>=5" "drf-spectacular-sidecar>=2024.1" "gunicorn>=22"
+RUN pip install . "celery[redis]>=5.3" "drf-spectacular-sidecar>=2024.1" "gunicorn>=22"
 
 COPY demo ./demo
 
