@@ -57,6 +57,14 @@ class TaskExecution(models.Model):
     # NULL, not "", means "no error": the distinction DBAs and the API filters rely on.
     error = models.TextField(null=True, blank=True)  # noqa: DJ001
     traceback = models.TextField(null=True, blank=True)  # noqa: DJ001
+    timed_out = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text=(
+            "True while the FAILURE was written by the timeout job (no heartbeat for the "
+            "timeout, or never started): the real outcome may still replace it."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -3,19 +3,34 @@
 Celery signals, the REST sync, the periodic jobs and a DBA typing ``UPDATE`` in psql all go
 through the same BEFORE trigger, so the rules cannot be bypassed by a code path that forgot
 them. One trigger function does everything: on the progress-update hot path each extra
-trigger would cost a PL/pgSQL call per row.
+trigger would cost a PL/pgSQL call per row, and the common case (a metadata merge that
+changes neither status nor times) takes no branch that does work.
 
-Rules (DESIGN §1):
+Rules:
 
-* ``started_at`` is stamped the first time the row is STARTED (or RETRY, which implies it ran)
-  and never changes after that.
-* ``finished_at`` is stamped the first time the row becomes terminal (SUCCESS, FAILURE,
-  REVOKED) and never changes after that; a non-terminal row has none.
+* ``started_at`` and ``finished_at`` are the database's own stamps, never a writer's: a value
+  an INSERT or UPDATE supplies is replaced. ``started_at`` is stamped the first time the row
+  is STARTED (or RETRY, which implies it ran); ``finished_at`` the first time it becomes
+  terminal (SUCCESS, FAILURE, REVOKED). Neither changes after that, and a PENDING row has
+  neither, so ``finished_at >= started_at`` always holds and a duration is never negative.
 * A terminal row never goes back to PENDING/STARTED/RETRY: such an update keeps the terminal
   status (late or out-of-order events are harmless) while the rest of the update, a metadata
-  merge for instance, still applies. Terminal → terminal is allowed (a row marked FAILURE by
-  the timeout job that then really finishes).
+  merge for instance, still applies.
+* The first terminal status wins. A terminal row does not change to another terminal status
+  (a Celery sync that says SUCCESS cannot overwrite the FAILURE a task recorded, nor can a
+  late success undo a revoke), and the refused write's ``result``, ``error`` and
+  ``traceback`` are dropped with it, so the row never contradicts itself. The one exception
+  is a FAILURE written by the timeout job, which the row remembers in ``timed_out``: the
+  real outcome may replace it, and then ``timed_out`` is cleared.
+* A row that becomes SUCCESS (or leaves a timed-out FAILURE) does not keep an ``error`` or
+  ``traceback`` from before, unless the same write supplies new ones.
+* ``timed_out`` is true only on a FAILURE; a later write that supplies its own ``error`` (the
+  real failure) clears it.
 * ``updated_at`` is the statement's time on every insert and update: the row's heartbeat.
+
+A DBA repairing or importing rows by hand can lift the rules on times (``started_at``,
+``finished_at`` and ``updated_at`` are then kept as written) and on terminal changes for one
+transaction with ``SET LOCAL agentcore_task.override_rules = 'on'``.
 
 Times come from ``statement_timestamp()``, so a long transaction that updates a row late
 stamps the time of that statement rather than the time the transaction began.
@@ -26,22 +41,59 @@ from __future__ import annotations
 import pgtrigger
 
 STATUS_RULES_FUNCTION = """
-    IF TG_OP = 'UPDATE'
-       AND OLD.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
-       AND NEW.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
+    IF TG_OP = 'UPDATE' AND OLD.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+       AND NEW.status IS DISTINCT FROM OLD.status
+       AND (NEW.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') OR NOT OLD.timed_out)
+       AND current_setting('agentcore_task.override_rules', true) IS DISTINCT FROM 'on' THEN
+        IF NEW.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
+            NEW.result := OLD.result;
+            NEW.error := OLD.error;
+            NEW.traceback := OLD.traceback;
+        END IF;
         NEW.status := OLD.status;
+    END IF;
+
+    IF NEW.status <> 'FAILURE' THEN
+        NEW.timed_out := false;
+    ELSIF TG_OP = 'UPDATE' AND OLD.timed_out AND NEW.timed_out
+          AND NEW.error IS DISTINCT FROM OLD.error THEN
+        NEW.timed_out := false;
+    END IF;
+
+    IF TG_OP = 'UPDATE' AND NEW.status IS DISTINCT FROM OLD.status
+       AND (NEW.status = 'SUCCESS' OR OLD.timed_out) THEN
+        IF NEW.error IS NOT DISTINCT FROM OLD.error THEN
+            NEW.error := NULL;
+        END IF;
+        IF NEW.traceback IS NOT DISTINCT FROM OLD.traceback THEN
+            NEW.traceback := NULL;
+        END IF;
+    END IF;
+
+    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status
+       AND NEW.started_at IS NOT DISTINCT FROM OLD.started_at
+       AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at
+       AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := statement_timestamp();
+        RETURN NEW;
+    END IF;
+
+    IF current_setting('agentcore_task.override_rules', true) = 'on' THEN
+        RETURN NEW;
     END IF;
 
     IF TG_OP = 'UPDATE' AND OLD.started_at IS NOT NULL THEN
         NEW.started_at := OLD.started_at;
-    ELSIF NEW.started_at IS NULL AND NEW.status IN ('STARTED', 'RETRY') THEN
+    ELSIF NEW.status IN ('STARTED', 'RETRY') THEN
         NEW.started_at := statement_timestamp();
+    ELSE
+        NEW.started_at := NULL;
     END IF;
 
     IF NEW.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
         IF TG_OP = 'UPDATE' AND OLD.finished_at IS NOT NULL THEN
             NEW.finished_at := OLD.finished_at;
-        ELSIF NEW.finished_at IS NULL THEN
+        ELSE
             NEW.finished_at := statement_timestamp();
         END IF;
     ELSE

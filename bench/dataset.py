@@ -61,6 +61,12 @@ def ensure_rows(rows: int) -> None:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM agentcore_task_execution WHERE task_id LIKE 'bench-%%'")
-        cursor.execute(LOAD_ROWS, {"rows": rows, "user_ids": user_ids})
+        # An import with its own history: the status trigger keeps the times as written only
+        # with its rules lifted (the documented escape hatch for DBAs).
+        cursor.execute("SELECT set_config('agentcore_task.override_rules', 'on', false)")
+        try:
+            cursor.execute(LOAD_ROWS, {"rows": rows, "user_ids": user_ids})
+        finally:
+            cursor.execute("SELECT set_config('agentcore_task.override_rules', 'off', false)")
         cursor.execute("VACUUM ANALYZE agentcore_task_execution")
     print(f"loaded {rows:,} rows in {time.perf_counter() - started:.1f} s")

@@ -3,7 +3,9 @@
 -- name: task_stats
 -- Counts per status in total, by module and by task name; per time bucket when the unit
 -- parameter is hour/day/week/month (NULL: no series); duration figures per task name when
--- with_durations. {rows} stands for the caller's filtered rows: stats.py puts the compiled
+-- with_durations. The rows placeholder below stands for the caller's filtered rows (never
+-- name it in braces in a comment: a comment must not receive compiled SQL whose literals may
+-- hold a carriage return, which ends a comment): stats.py puts the compiled
 -- queryset there (its parameters renamed rows_0, rows_1, …), so every filter is a WHERE
 -- clause an index can serve, never the FILTER of a count. Each output row has a
 -- kind: total, module, task_name, bucket or duration.

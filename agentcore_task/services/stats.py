@@ -304,7 +304,9 @@ def _statement(rows: QuerySet[TaskExecution]) -> tuple[str, dict[str, Any]]:
 
     named_sql = _PLACEHOLDER.sub(rename, sql)
     named_params = {f"rows_{index}": value for index, value in enumerate(params)}
-    return query("task_stats").replace("{rows}", named_sql), named_params
+    template = query("task_stats")
+    assert template.count("{rows}") == 1, "task_stats must hold exactly one {rows}"
+    return template.replace("{rows}", named_sql), named_params
 
 
 def _counts(row: tuple[Any, ...]) -> StatusCounts:

@@ -19,6 +19,7 @@ from agentcore_task.services.stats import StatsArgumentError, get_task_stats
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
 from tests.conftest import new_task_id
+from tests.rows import rules_lifted
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -47,8 +48,12 @@ pytestmark = pytest.mark.django_db
 
 
 def insert(rows: list[dict[str, Any]]) -> None:
-    """Insert rows with chosen timestamps, as an import or a DBA would (the trigger still runs)."""
-    TaskExecution.objects.bulk_create(TaskExecution(task_id=new_task_id(), **row) for row in rows)
+    """Insert rows with chosen timestamps, as an import would: with the trigger's rules lifted
+    (``agentcore_task.override_rules``), so the times are kept as written."""
+    with rules_lifted():
+        TaskExecution.objects.bulk_create(
+            TaskExecution(task_id=new_task_id(), **row) for row in rows
+        )
 
 
 def execution(
@@ -509,3 +514,13 @@ def test_bad_input_is_a_value_error_naming_the_parameter(arguments, bad):
 def test_created_by_of_the_wrong_type_is_a_type_error():
     with pytest.raises(TypeError, match="created_by"):
         get_task_stats(created_by=1.5)
+
+
+@pytest.mark.parametrize("search", ["a\rb", "line\r\nbreak", "\r"])
+def test_a_carriage_return_in_a_filter_value_is_just_text(make_execution, search):
+    """Found by the fuzzer: the statement's comment once received the compiled filter SQL,
+    and a carriage return in a literal ended that comment (a 500 on stats/)."""
+    from agentcore_task.services.queries import list_task_executions
+
+    make_execution(task_name="tests.carriage", task_kwargs={"text": search})
+    assert get_task_stats(search=search)["total"] == list_task_executions(search=search).count()

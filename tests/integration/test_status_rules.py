@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -80,13 +82,150 @@ def test_raw_update_stamps_started_and_finished_at(make_execution):
     assert failed.finished_at >= failed.started_at
 
 
-def test_terminal_to_terminal_is_allowed_and_keeps_first_finished_at(make_execution):
+@pytest.mark.parametrize("later", ["SUCCESS", "FAILURE", "REVOKED"])
+@pytest.mark.parametrize("first", ["SUCCESS", "FAILURE", "REVOKED"])
+def test_the_first_terminal_status_the_application_wrote_wins(make_execution, first, later):
     row = make_execution(initial_status=TaskStatus.STARTED)
-    timed_out = TaskTracker.update_task_status(row.task_id, "FAILURE", error="timed out")
-    finished = TaskTracker.update_task_status(row.task_id, "SUCCESS", result=[1])
+    done = TaskTracker.update_task_status(row.task_id, first, error="first outcome")
 
-    assert finished.status == TaskStatus.SUCCESS
-    assert finished.finished_at == timed_out.finished_at
+    again = TaskTracker.update_task_status(
+        row.task_id, later, result={"late": 1}, error="late outcome", traceback="late tb"
+    )
+
+    assert again.status == first
+    assert again.finished_at == done.finished_at
+    after = reload(row)
+    if later != first:  # the refused write's payload goes with it: no contradiction
+        assert (after.result, after.error, after.traceback) == (None, "first outcome", None)
+
+
+@pytest.mark.parametrize("later", ["SUCCESS", "REVOKED"])
+def test_raw_update_cannot_replace_a_terminal_status_either(make_execution, later):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.FAILURE, error="boom")
+
+    raw(
+        "UPDATE agentcore_task_execution SET status = %s, result = '1' WHERE id = %s",
+        [later, row.pk],
+    )
+
+    after = reload(row)
+    assert (after.status, after.error, after.result) == (TaskStatus.FAILURE, "boom", None)
+
+
+def mark_timed_out_by_hand(row: TaskExecution) -> None:
+    """Write what the timeout job writes: FAILURE, timed_out, its error."""
+    raw(
+        "UPDATE agentcore_task_execution SET status = 'FAILURE', timed_out = true,"
+        " error = 'Timed out' WHERE id = %s",
+        [row.pk],
+    )
+
+
+@pytest.mark.parametrize("outcome", ["SUCCESS", "REVOKED"])
+def test_a_timed_out_failure_is_replaced_by_the_real_outcome_which_clears_its_error(
+    make_execution, outcome
+):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    mark_timed_out_by_hand(row)
+    timed_out = reload(row)
+    assert timed_out.timed_out and timed_out.finished_at is not None
+
+    finished = TaskTracker.update_task_status(row.task_id, outcome, result=[1])
+
+    after = reload(row)
+    assert finished.status == outcome
+    assert (after.error, after.traceback, after.timed_out) == (None, None, False)
+    assert after.finished_at == timed_out.finished_at
+
+
+def test_a_real_failure_replaces_the_timeout_error_and_clears_timed_out(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    mark_timed_out_by_hand(row)
+
+    TaskTracker.update_task_status(row.task_id, TaskStatus.FAILURE, error="real error")
+
+    after = reload(row)
+    assert (after.status, after.error, after.timed_out) == ("FAILURE", "real error", False)
+    # and now it is the application's FAILURE: it stays
+    TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS)
+    assert reload(row).status == TaskStatus.FAILURE
+
+
+def test_a_timed_out_row_is_not_reopened_by_a_late_start(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    mark_timed_out_by_hand(row)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.STARTED)
+    after = reload(row)
+    assert (after.status, after.timed_out) == (TaskStatus.FAILURE, True)
+
+
+def test_timed_out_is_only_ever_true_on_a_failure(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    raw("UPDATE agentcore_task_execution SET timed_out = true WHERE id = %s", [row.pk])
+    assert reload(row).timed_out is False
+
+
+def test_a_row_that_becomes_success_drops_an_earlier_error(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.RETRY, error="flaky", traceback="tb")
+
+    TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS, result=1)
+
+    after = reload(row)
+    assert (after.status, after.error, after.traceback) == (TaskStatus.SUCCESS, None, None)
+
+
+def test_a_success_keeps_an_error_its_own_write_supplies(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS, error="3 rows skipped")
+    assert reload(row).error == "3 rows skipped"
+
+
+@pytest.mark.django_db
+def test_supplied_times_are_replaced_by_the_database_stamps():
+    raw(
+        "INSERT INTO agentcore_task_execution (task_id, task_name, module, status, started_at,"
+        " finished_at) VALUES ('dba-times', 'ops.fix', 'ops', 'PENDING', now() - interval"
+        " '30 years', now() - interval '31 years')"
+    )
+    pending = TaskExecution.objects.get(task_id="dba-times")
+    assert (pending.started_at, pending.finished_at) == (None, None)
+
+    raw(
+        "UPDATE agentcore_task_execution SET status = 'SUCCESS', started_at = now() + interval"
+        " '1 day', finished_at = now() - interval '30 years' WHERE task_id = 'dba-times'"
+    )
+    done = TaskExecution.objects.get(task_id="dba-times")
+    assert done.started_at is None, "it never started: a DBA cannot invent a start"
+    assert done.finished_at is not None and done.finished_at >= pending.created_at
+
+
+def test_orm_writes_cannot_supply_times_either(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    started_at = reload(row).started_at
+    TaskExecution.objects.filter(pk=row.pk).update(
+        status=TaskStatus.SUCCESS, started_at=started_at + dt.timedelta(days=1)
+    )
+    after = reload(row)
+    assert after.started_at == started_at
+    assert after.duration is not None and after.duration >= 0
+
+
+def test_a_dba_can_lift_the_rules_for_one_transaction(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.FAILURE)
+    with transaction.atomic():
+        raw("SET LOCAL agentcore_task.override_rules = 'on'")
+        raw(
+            "UPDATE agentcore_task_execution SET status = 'SUCCESS', updated_at = "
+            "'2020-01-01T00:00:00Z' WHERE id = %s",
+            [row.pk],
+        )
+        raw("SET LOCAL agentcore_task.override_rules = 'off'")
+    after = reload(row)
+    assert after.status == TaskStatus.SUCCESS
+    assert after.updated_at.year == 2020
 
 
 def test_raw_update_cannot_rewrite_the_stamped_times(make_execution):
