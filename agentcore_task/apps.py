@@ -12,10 +12,15 @@ class AgentcoreTaskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
         from agentcore_task.autotrack import connect_signals
         from agentcore_task.beat import merge_beat_schedule
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
+        from agentcore_task.transactions import close_own_connections
 
         connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
+        for signal in (request_started, request_finished):
+            signal.connect(close_own_connections, dispatch_uid="agentcore_task.own_connections")
         merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE

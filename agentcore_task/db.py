@@ -14,9 +14,10 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from agentcore_task import transactions
 from agentcore_task.sql import query
 
 if TYPE_CHECKING:
@@ -86,6 +87,20 @@ PAYLOAD_COLUMNS = frozenset(
 )
 
 
+USER_TABLE = "{user_table}"
+"""Placeholder in ``sql/`` for the table of ``AUTH_USER_MODEL``, which each project chooses."""
+
+
+@functools.cache
+def _statement(name: str) -> str:
+    """Return the statement ``name`` with the project's user table filled in."""
+    text = query(name)
+    if USER_TABLE in text:
+        users = _model()._meta.get_field("created_by").related_model
+        text = text.replace(USER_TABLE, connections["default"].ops.quote_name(users._meta.db_table))
+    return text
+
+
 @functools.cache
 def _returning(full_row: bool) -> str:
     if full_row:
@@ -102,7 +117,7 @@ def _fetch(
     connection: BaseDatabaseWrapper, name: str, params: Mapping[str, Any], full_row: bool
 ) -> Any:
     cursor = _cursor(connection)
-    cursor.execute(query(name) + _returning(full_row), params)
+    cursor.execute(_statement(name) + _returning(full_row), params)
     row = cursor.fetchone()
     if row is None:
         return None
@@ -110,18 +125,29 @@ def _fetch(
 
 
 def fetch_execution(
-    name: str, params: Mapping[str, Any], *, full_row: bool = True
+    name: str, params: Mapping[str, Any], *, full_row: bool = True, join: bool = False
 ) -> TaskExecution | None:
     """Run the statement ``name`` and return the row it wrote, or None when it wrote none.
 
     With ``full_row=False`` the payload columns (:data:`PAYLOAD_COLUMNS`) are not sent back:
     they are deferred on the instance, Django-style, and load on first access.
 
-    Inside a transaction the caller opened, the statement runs in a savepoint: if it fails,
-    only the savepoint is rolled back, not the caller's work. In autocommit mode (the usual
-    case in a Celery task) no savepoint is needed.
+    Outside a transaction (the usual case in a Celery task) the statement runs in autocommit
+    mode on the router's connection. While the caller holds a transaction open, it runs on
+    this thread's own autocommit connection instead (see :mod:`agentcore_task.transactions`
+    for why and for the exceptions), unless ``join`` asks to write inside the caller's
+    transaction, in a savepoint, so that a failure rolls back only the savepoint.
     """
     connection = write_connection()
+    if not join and transactions.use_own_connection(connection, params.get("task_id")):
+        own = transactions.own_connection(connection)
+        try:
+            return _fetch(own, name, params, full_row)
+        except DatabaseError as error:
+            transactions.discard_if_broken(connection)
+            if not transactions.is_lock_timeout(error):
+                raise
+            # The caller's own transaction holds the row: write where it can be seen.
     if connection.in_atomic_block:
         with transaction.atomic(using=connection.alias, savepoint=True):
             return _fetch(connection, name, params, full_row)
@@ -134,13 +160,25 @@ def fetch_row(name: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
     For statements whose answer is a few scalars (counts, a cutoff), not an execution row.
     Inside a transaction the caller opened it runs in a savepoint, as :func:`fetch_execution`.
     """
+    rows = _run(name, params, many=False)
+    return rows[0] if rows else None
+
+
+def fetch_rows(name: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run the statement ``name`` as written and return all its rows, as :func:`fetch_row`."""
+    return _run(name, params, many=True)
+
+
+def _run(name: str, params: Mapping[str, Any], *, many: bool) -> list[tuple[Any, ...]]:
     connection = write_connection()
 
-    def run() -> tuple[Any, ...] | None:
+    def run() -> list[tuple[Any, ...]]:
         cursor = _cursor(connection)
-        cursor.execute(query(name), params)
+        cursor.execute(_statement(name), params)
+        if many:
+            return [tuple(row) for row in cursor.fetchall()]
         row = cursor.fetchone()
-        return None if row is None else tuple(row)
+        return [] if row is None else [tuple(row)]
 
     if connection.in_atomic_block:
         with transaction.atomic(using=connection.alias, savepoint=True):

@@ -20,6 +20,16 @@ def new_task_id() -> str:
     return str(uuid.uuid4())
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Any:
+    """pytest-django's test database, and the library's own connections closed before it is
+    dropped (writes made inside a test's ``transaction.atomic()`` open one)."""
+    yield
+    from agentcore_task.transactions import close_all_own_connections
+
+    close_all_own_connections()
+
+
 @pytest.fixture
 def make_execution(db: None) -> Callable[..., TaskExecution]:
     """Return a callable registering an execution with sensible defaults."""
