@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any, TypeVar
 
@@ -37,21 +37,23 @@ from celery import current_app, current_task, signals
 
 from agentcore_task import conf
 from agentcore_task.db import fetch_execution
-from agentcore_task.services.recording import guarded, json_param
+from agentcore_task.locks.decorator import task_skipped
+from agentcore_task.services.recording import guarded, warn_if_creator_dropped
 from agentcore_task.services.registration import register_task_execution
-from agentcore_task.services.tracker import TaskTracker
+from agentcore_task.services.running_task import (
+    USER_HEADER,
+    module_for,
+    publisher_user_id,
+    running_task_for,
+    start_params,
+)
+from agentcore_task.services.tracker import TaskTracker, mark_skipped
 from agentcore_task.status import TaskStatus
 from agentcore_task.tracking import current_tracking_user_id
 
 logger = logging.getLogger("agentcore_task")
 
-USER_HEADER = "agentcore_user_id"
-"""Message header carrying the id of the user who published the task."""
-MODULE_OPTION = "agentcore_module"
-"""Task option (``@shared_task(agentcore_module="billing")``) naming the row's module."""
-
 NEVER_TRACKED_PREFIXES = ("agentcore_task.", "celery.")
-_MODULE_MAX_LENGTH = 100
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -64,15 +66,6 @@ def is_tracked(task_name: object) -> bool:
     if isinstance(setting, bool):
         return setting
     return any(fnmatchcase(task_name, pattern) for pattern in setting)
-
-
-def module_for(task_name: str, task: object = None) -> str:
-    """Return the row's module: the task's ``agentcore_module`` option, else the name's first
-    dotted part (``"billing.tasks.charge"`` → ``"billing"``; a name without dots is its own)."""
-    module = getattr(task, MODULE_OPTION, None)
-    if not isinstance(module, str) or not module.strip():
-        module = task_name.split(".", 1)[0]
-    return module[:_MODULE_MAX_LENGTH]
 
 
 def _never_raises(handler: F) -> F:
@@ -97,21 +90,11 @@ def _never_raises(handler: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _header(request: object, name: str) -> Any:
-    """Return a custom message header from a task request (a worker's or an eager one)."""
-    headers = getattr(request, "headers", None)
-    if isinstance(headers, Mapping) and name in headers:
-        return headers[name]
-    return getattr(request, name, None)  # protocol 2 also spreads headers onto the request
-
-
 def _user_id_from(request: object) -> int | None:
-    value = _header(request, USER_HEADER)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if getattr(request, "is_eager", False):
+    user_id = publisher_user_id(request)
+    if user_id is None and getattr(request, "is_eager", False):
         return current_tracking_user_id()  # same process, same context: no header needed
-    return None
+    return user_id
 
 
 def _publisher_user_id() -> int | None:
@@ -160,16 +143,9 @@ def on_prerun(
     name = getattr(sender, "name", None)
     if not task_id or not is_tracked(name):
         return
-    assert isinstance(name, str)
-    params = {
-        "task_id": task_id,
-        "task_name": name,
-        "module": module_for(name, sender),
-        "task_args": json_param(list(args or ())),
-        "task_kwargs": json_param(dict(kwargs or {})),
-        "created_by_id": _user_id_from(sender.request),
-    }
-    guarded("record the start", task_id, lambda: fetch_execution("start_execution", params))
+    params = start_params(sender, task_id, args, kwargs, _user_id_from(sender.request))
+    row = guarded("record the start", task_id, lambda: fetch_execution("start_execution", params))
+    warn_if_creator_dropped(row, params["created_by_id"], task_id)
 
 
 @_never_raises
@@ -237,6 +213,22 @@ def on_revoked(
         TaskTracker.update_task_status(task_id, TaskStatus.REVOKED, error=f"Revoked: {reason}")
 
 
+@_never_raises
+def on_lock_skipped(reason: str | None = None, message: str | None = None, **_: Any) -> None:
+    """Record a run that ``@prevent_duplicate_task`` skipped as REVOKED, with the reason.
+
+    Its return value (the skipped dict) would otherwise be recorded as a SUCCESS by
+    :func:`on_success`; the REVOKED written first wins (a finished row keeps its status).
+    A task tracked automatically gets its row created if need be; a task recorded by hand
+    has only its existing row marked, so untracked tasks never gain rows here.
+    """
+    task = current_task
+    task_id = getattr(getattr(task, "request", None), "id", None)
+    if not task or not isinstance(task_id, str) or running_task_for(task_id) is None:
+        return
+    mark_skipped(task_id, reason=str(reason), message=message, create=is_tracked(task.name))
+
+
 _HANDLERS: tuple[tuple[Any, Callable[..., None]], ...] = (
     (signals.before_task_publish, on_before_publish),
     (signals.after_task_publish, on_after_publish),
@@ -245,6 +237,7 @@ _HANDLERS: tuple[tuple[Any, Callable[..., None]], ...] = (
     (signals.task_failure, on_failure),
     (signals.task_retry, on_retry),
     (signals.task_revoked, on_revoked),
+    (task_skipped, on_lock_skipped),
 )
 
 

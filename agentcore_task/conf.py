@@ -44,6 +44,21 @@ def strict() -> bool:
     return bool(_get("AGENTCORE_TASK_STRICT", False))
 
 
+def write_pause_seconds() -> float:
+    """``AGENTCORE_TASK_WRITE_PAUSE_SECONDS`` (default 5): pause after the database is lost.
+
+    When a write fails because the database cannot be reached, and a retry on a fresh
+    connection fails too, the tracker skips its writes for this many seconds (logged once)
+    instead of waiting for the connect timeout on every write. 0 turns the pause off.
+    """
+    value = _get("AGENTCORE_TASK_WRITE_PAUSE_SECONDS", 5)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(
+            f"AGENTCORE_TASK_WRITE_PAUSE_SECONDS must be a number of seconds >= 0, not {value!r}"
+        )
+    return float(value)
+
+
 def max_result_bytes() -> int:
     """``AGENTCORE_TASK_MAX_RESULT_BYTES`` (default 1 MiB): cap on a stored JSON value."""
     return int(_get("AGENTCORE_TASK_MAX_RESULT_BYTES", 1024 * 1024))  # type: ignore[call-overload]
@@ -197,15 +212,57 @@ def mark_timeout_crontab() -> str:
 
 
 def timeout_minutes() -> int:
-    """``AGENTCORE_TASK_TIMEOUT_MINUTES`` (default 10): STARTED longer than this is a timeout."""
+    """``AGENTCORE_TASK_TIMEOUT_MINUTES`` (default 10): minutes without a sign of life.
+
+    A STARTED or RETRY execution whose row has not been written (``updated_at``: status,
+    progress, any metadata) for this long is marked FAILURE by timeout marking.
+    """
     return _positive_int("AGENTCORE_TASK_TIMEOUT_MINUTES", 10)
+
+
+def timeout_overrides() -> dict[str, int]:
+    """``AGENTCORE_TASK_TIMEOUT_OVERRIDES`` (default ``{}``): per-task timeouts in minutes.
+
+    Maps task-name patterns (``fnmatch``, e.g. ``"reports.*"``) to minutes without a sign of
+    life after which a STARTED/RETRY execution of a matching task is marked timed out. The
+    first matching pattern wins; a task's own ``agentcore_timeout_minutes`` option wins over
+    every pattern.
+    """
+    value = _get("AGENTCORE_TASK_TIMEOUT_OVERRIDES", {})
+    if not isinstance(value, dict):
+        raise TypeError(
+            "AGENTCORE_TASK_TIMEOUT_OVERRIDES must be a dict of task-name pattern -> minutes, "
+            f"not {value!r}"
+        )
+    for pattern, minutes in value.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(
+                f"AGENTCORE_TASK_TIMEOUT_OVERRIDES keys must be non-empty strings, not {pattern!r}"
+            )
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+            raise ValueError(
+                f"AGENTCORE_TASK_TIMEOUT_OVERRIDES[{pattern!r}] must be a positive integer "
+                f"(minutes), not {minutes!r}"
+            )
+    return dict(value)
+
+
+def pending_timeout_minutes() -> int:
+    """``AGENTCORE_TASK_PENDING_TIMEOUT_MINUTES`` (default 1,440): when PENDING means lost.
+
+    Timeout marking asks Celery about PENDING executions registered longer ago than this;
+    those Celery knows nothing of (the message was lost, the task never started) become
+    FAILURE with an error saying so.
+    """
+    return _positive_int("AGENTCORE_TASK_PENDING_TIMEOUT_MINUTES", 1440)
 
 
 def timeout_sync_max() -> int:
     """``AGENTCORE_TASK_TIMEOUT_SYNC_MAX`` (default 1,000): executions synced before marking.
 
-    Timeout marking first asks Celery's result backend about at most this many unfinished
-    executions (oldest first), one backend read each.
+    Timeout marking first asks Celery's result backend about at most this many of the
+    executions it is about to mark (stalest first), one backend read each; the same cap
+    applies to the stale PENDING executions it checks.
     """
     return _positive_int("AGENTCORE_TASK_TIMEOUT_SYNC_MAX", 1000)
 

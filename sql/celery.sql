@@ -6,14 +6,16 @@
 -- has recorded it (auto-tracking registers after the message is sent), so the start must
 -- create the row when it is missing. An existing row keeps its arguments and name; a missing
 -- creator is filled. A finished row stays finished (the status trigger), so a duplicate
--- delivery of a task that already ended cannot reopen it.
+-- delivery of a task that already ended cannot reopen it. A creator id with no user behind it
+-- is stored as NULL.
 INSERT INTO agentcore_task_execution AS e (
     task_id, task_name, module, status, task_args, task_kwargs, metadata, created_by_id,
     created_at, updated_at
 )
 VALUES (
     %(task_id)s, %(task_name)s, %(module)s, 'STARTED', %(task_args)s::jsonb,
-    %(task_kwargs)s::jsonb, '{}'::jsonb, %(created_by_id)s,
+    %(task_kwargs)s::jsonb, '{}'::jsonb,
+    (SELECT u.id FROM {user_table} AS u WHERE u.id = %(created_by_id)s),
     statement_timestamp(), statement_timestamp()
 )
 ON CONFLICT (task_id) DO UPDATE

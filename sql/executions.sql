@@ -5,19 +5,26 @@
 
 -- name: register_execution
 -- Insert the row for a Celery task id, or return the existing one. A repeated registration
--- changes nothing it already knows: it only fills a missing creator and adds metadata keys
--- the row does not have yet (the row's own values win).
+-- changes nothing it already knows, its status least of all: it only fills a missing creator,
+-- arguments the row has none of (a row a worker created before the registration arrived)
+-- and metadata keys the row does not have yet (the row's own values win). A creator id with
+-- no user behind it (deleted meanwhile) is stored as NULL rather than failing the row.
 INSERT INTO agentcore_task_execution AS e (
     task_id, task_name, module, status, task_args, task_kwargs, metadata, created_by_id,
     created_at, updated_at
 )
 VALUES (
     %(task_id)s, %(task_name)s, %(module)s, %(status)s, %(task_args)s::jsonb,
-    %(task_kwargs)s::jsonb, %(metadata)s::jsonb, %(created_by_id)s,
+    %(task_kwargs)s::jsonb, %(metadata)s::jsonb,
+    (SELECT u.id FROM {user_table} AS u WHERE u.id = %(created_by_id)s),
     statement_timestamp(), statement_timestamp()
 )
 ON CONFLICT (task_id) DO UPDATE
 SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
+    task_args = CASE WHEN e.task_args = '[]'::jsonb THEN EXCLUDED.task_args ELSE e.task_args END,
+    task_kwargs = CASE
+        WHEN e.task_kwargs = '{}'::jsonb THEN EXCLUDED.task_kwargs ELSE e.task_kwargs
+    END,
     metadata = EXCLUDED.metadata || e.metadata
 
 -- name: update_status

@@ -1,8 +1,10 @@
-"""Tasks the real test worker runs. None of them records anything itself.
+"""Tasks the real test worker runs.
 
-``tests.plain.*`` are never auto-tracked (the sync tests register their rows by hand and let
-only the sync change them); ``tests.tracked.*`` are auto-tracked by the worker
-(``AGENTCORE_TEST_AUTO_TRACK``) and, when a test turns it on, by the publishing process.
+``tests.plain.*`` are never auto-tracked and record nothing (the sync tests register their
+rows by hand and let only the sync change them); ``tests.tracked.*`` are auto-tracked by the
+worker (``AGENTCORE_TEST_AUTO_TRACK``) and, when a test turns it on, by the publishing
+process; ``tests.manual.*`` are not auto-tracked and record themselves through the tracker,
+as the README's manual pattern does.
 
 Tasks that must stay running until the test has looked wait for a Redis key
 (:func:`release`), never for a fixed sleep.
@@ -17,6 +19,7 @@ import redis
 from celery import Task
 from django.conf import settings
 
+from agentcore_task import TaskStatus, TaskTracker, prevent_duplicate_task
 from tests.celery_app import app
 
 WAIT_LIMIT = 60.0
@@ -83,3 +86,55 @@ tracked_billing = app.task(name="tests.tracked.charge", agentcore_module="billin
 def tracked_spawn(x: int) -> str:
     """Publish a child task from inside a tracked task; the child inherits the user."""
     return str(tracked_add.delay(x, x).id)
+
+
+@app.task(name="tests.manual.report", bind=True)
+def manual_report(self: Task, label: str) -> dict[str, Any]:
+    """Record STARTED, progress and SUCCESS by hand, as the README's first example does."""
+    TaskTracker.update_task_status(self.request.id, TaskStatus.STARTED)
+    TaskTracker.update_progress(self.request.id, percent=50, message=label, step="work")
+    TaskTracker.update_task_status(self.request.id, TaskStatus.SUCCESS, result={"label": label})
+    return {"label": label}
+
+
+@app.task(name="tests.manual.noop", bind=True)
+def manual_noop(self: Task) -> None:
+    """Record the start and the end of doing nothing."""
+    TaskTracker.update_task_status(self.request.id, TaskStatus.STARTED)
+    TaskTracker.update_task_status(self.request.id, TaskStatus.SUCCESS)
+
+
+def _fail_on_record(task: Task) -> str:
+    TaskTracker.update_task_status(task.request.id, TaskStatus.FAILURE, error="business rule")
+    return "returned normally"
+
+
+manual_fail_on_record = app.task(name="tests.manual.fail_on_record", bind=True)(_fail_on_record)
+tracked_fail_on_record = app.task(name="tests.tracked.fail_on_record", bind=True)(_fail_on_record)
+
+
+def _noop() -> None:
+    return None
+
+
+tracked_noop = app.task(name="tests.tracked.noop")(_noop)
+tracked_long = app.task(name="tests.tracked.long", agentcore_timeout_minutes=120)(_wait)
+
+
+@app.task(name="tests.tracked.exclusive")
+@prevent_duplicate_task("tests-exclusive", lock_param="key")
+def tracked_exclusive(key: str) -> str:
+    """Hold the lock for ``key`` until released; a second run meanwhile is skipped."""
+    return _wait(key)
+
+
+class UnprintableError(Exception):
+    """An exception whose ``str()`` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+@app.task(name="tests.tracked.unprintable")
+def tracked_unprintable() -> None:
+    raise UnprintableError("x")

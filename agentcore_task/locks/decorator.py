@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypedDict, TypeVar
 
+from django.dispatch import Signal
+
 from agentcore_task import conf
 from agentcore_task.locks.api import check_backend_name, get_backend, log_backend_failure
 from agentcore_task.locks.base import (
@@ -26,12 +28,20 @@ from agentcore_task.locks.base import (
     owner_token,
 )
 
-__all__ = ["SkippedResult", "lock_name_for_value", "prevent_duplicate_task"]
+__all__ = ["SkippedResult", "lock_name_for_value", "prevent_duplicate_task", "task_skipped"]
 
 logger = logging.getLogger("agentcore_task.locks")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+task_skipped = Signal()
+"""Sent when a decorated call is skipped, before it returns its :class:`SkippedResult`.
+
+Keyword arguments: ``lock_name`` (the resolved name), ``reason`` (the result's ``reason``)
+and ``message`` (its ``error``). Automatic tracking listens, so that the skipped run's row
+says REVOKED rather than the success its return value would otherwise be recorded as.
+"""
 
 MAX_VALUE_CHARS = 64
 """Longer encoded parameter values are replaced by a hash in the lock name."""
@@ -66,7 +76,8 @@ def lock_name_for_value(lock_name: str, lock_param: str, value: Any) -> str:
     return f"{lock_name}:{lock_param}={text}"
 
 
-def _skipped(reason: str, error: str) -> SkippedResult:
+def _skipped(func: Callable[..., Any], name: str, reason: str, error: str) -> SkippedResult:
+    task_skipped.send(sender=func, lock_name=name, reason=reason, message=error)
     return {"success": False, "status": "skipped", "reason": reason, "error": error}
 
 
@@ -186,6 +197,8 @@ def prevent_duplicate_task(
                     return func(*args, **kwargs)
                 log_backend_failure("acquire", name, implementation, exc)
                 return _skipped(
+                    func,
+                    name,
                     "lock_unavailable",
                     f"{label} was not run: the {implementation.name} lock backend "
                     f"is unavailable ({exc}) and AGENTCORE_TASK_LOCK_FAIL_OPEN is False",
@@ -193,6 +206,8 @@ def prevent_duplicate_task(
             if not acquired:
                 logger.info("agentcore_task skipped %s: lock %r is held", label, name)
                 return _skipped(
+                    func,
+                    name,
                     "task_already_running",
                     f"{label} was not run: another run holds the lock {name!r}",
                 )

@@ -76,9 +76,30 @@ def optional_text(name: str, value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, BaseException):
-        message = str(value)
+        message = exception_text(value)
         return f"{type(value).__name__}: {message}" if message else type(value).__name__
     raise TypeError(f"{name} must be a str or an exception, not {type(value).__name__}")
+
+
+def exception_text(error: BaseException) -> str:
+    """Return ``str(error)``, or its ``repr`` when ``__str__`` itself raises.
+
+    An exception class with a broken ``__str__`` must not turn the recording of a failure into
+    a second failure inside the task; the JSON conversion falls back the same way.
+    """
+    try:
+        return str(error)
+    except Exception:
+        try:
+            return repr(error)
+        except Exception:
+            return f"<{type(error).__name__} whose str() and repr() raise>"
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first line of the exception's text, for one-line log messages."""
+    text = exception_text(error).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def user_id(created_by: object) -> int | None:

@@ -9,10 +9,11 @@ backend once per execution and writes only news:
 * A state outside Celery's own (``update_state(state="PROGRESS")``) is set by a running task:
   the row becomes STARTED (from PENDING or RETRY), never anything lower.
 * STARTED, RETRY, SUCCESS (with the result), FAILURE (with error and traceback) and REVOKED
-  are copied when the row is in another status. A finished row is never reopened: the
-  table's trigger keeps a terminal status against a later non-terminal write, whoever sends
-  it; terminal → terminal (a row the timeout job marked FAILURE that then really succeeded)
-  is allowed.
+  are copied when the row is in another status. Sync only moves unfinished rows forward: a
+  finished row is not even looked up in the backend, because the status the application
+  wrote (a task that recorded FAILURE and returned normally, a revoke) is the truth. The one
+  exception is a FAILURE written by the timeout job (``timed_out``), which the real outcome
+  replaces. The table's trigger enforces the same rules for any writer.
 
 A backend that cannot be read (Redis down, no result backend configured) is logged as one
 ERROR line and leaves the row as it was: a sync never raises into its caller.
@@ -21,11 +22,12 @@ ERROR line and leaves the row as it was: a sync never raises into its caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from celery import current_app, states
+from celery.backends.base import DisabledBackend
 
 from agentcore_task.services import arguments
 from agentcore_task.services.recording import guarded
@@ -101,7 +103,9 @@ def sync_execution(task_id: str) -> SyncOutcome:
     )
     if row is None:
         return SyncOutcome(None)
-    written, error = _apply_celery_state(task_id, row.status)
+    if row.is_completed and not row.timed_out:
+        return SyncOutcome(row)  # the application's own outcome: Celery cannot replace it
+    written, error, _state = _apply_celery_state(task_id, row.status, timed_out=row.timed_out)
     if written is None:
         return SyncOutcome(row, error=error)
     return SyncOutcome(written, changed=written.status != row.status)
@@ -144,10 +148,30 @@ def sync_all_unfinished_executions(max_sync: int | None = None) -> SyncSummary:
         isinstance(max_sync, bool) or not isinstance(max_sync, int) or max_sync < 0
     ):
         raise ValueError(f"max_sync must be None or an int >= 0, got {max_sync!r}")
-    summary: SyncSummary = {"synced_count": 0, "updated_count": 0}
+    return sync_listed(_unfinished(max_sync)).summary
+
+
+@dataclass
+class ListedSync:
+    """What :func:`sync_listed` did: the counts, and what Celery said of each id it read."""
+
+    summary: SyncSummary
+    unknown: set[str]
+    """Ids Celery's backend answered PENDING for: it has never heard of them."""
+    read: set[str]
+    """Ids whose state was read (the others were not asked: the backend failed)."""
+
+
+def sync_listed(executions: Iterable[tuple[str, str]]) -> ListedSync:
+    """Sync the given ``(task_id, status)`` pairs from Celery, in order, one read each.
+
+    After ``MAX_FAILURES_IN_A_ROW`` executions in a row could not be read, the backend is
+    taken to be down and the rest are not asked (logged).
+    """
+    outcome = ListedSync({"synced_count": 0, "updated_count": 0}, set(), set())
     failures_in_a_row = 0
-    for task_id, status in _unfinished(max_sync):
-        written, error = _apply_celery_state(task_id, status)
+    for task_id, status in executions:
+        written, error, state = _apply_celery_state(task_id, status)
         if error is not None:
             failures_in_a_row += 1
             if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
@@ -155,15 +179,18 @@ def sync_all_unfinished_executions(max_sync: int | None = None) -> SyncSummary:
                     "agentcore_task stopped syncing from Celery after %d failed reads in a row "
                     "(%d synced so far)",
                     failures_in_a_row,
-                    summary["synced_count"],
+                    outcome.summary["synced_count"],
                 )
                 break
             continue
         failures_in_a_row = 0
-        summary["synced_count"] += 1
+        outcome.read.add(task_id)
+        outcome.summary["synced_count"] += 1
+        if state == states.PENDING:
+            outcome.unknown.add(task_id)
         if written is not None and written.status != status:
-            summary["updated_count"] += 1
-    return summary
+            outcome.summary["updated_count"] += 1
+    return outcome
 
 
 def _unfinished(limit: int | None) -> Iterator[tuple[str, str]]:
@@ -200,11 +227,17 @@ def _unfinished(limit: int | None) -> Iterator[tuple[str, str]]:
             return
 
 
-def _apply_celery_state(task_id: str, current: str) -> tuple[TaskExecution | None, str | None]:
+def _apply_celery_state(
+    task_id: str, current: str, *, timed_out: bool = False
+) -> tuple[TaskExecution | None, str | None, str | None]:
     """Read Celery's state for ``task_id`` and write it when it is news for a row in ``current``.
 
+    A FAILURE written by the timeout job (``timed_out``) is news even when Celery says
+    FAILURE too: Celery holds the real error.
+
     Returns:
-        (the written row or None when nothing was written, why the backend could not be read).
+        (the written row or None when nothing was written, why the backend could not be read,
+        Celery's state as read).
     """
     # Imported here: the tracker exposes this module's functions as its own methods.
     from agentcore_task.services.tracker import TaskTracker
@@ -216,22 +249,23 @@ def _apply_celery_state(task_id: str, current: str) -> tuple[TaskExecution | Non
             "agentcore_task could not read task %s from Celery's result backend: %s: %s",
             task_id,
             type(exc).__name__,
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+            arguments.first_line(exc),
         )
         logger.debug("agentcore_task backend failure for task %s", task_id, exc_info=True)
-        return None, f"Celery's result backend could not be read ({type(exc).__name__})."
-    status = celery_status(str(meta.get("status")))
-    if status is None or status == current:
-        return None, None
+        return None, f"Celery's result backend could not be read ({type(exc).__name__}).", None
+    state = str(meta.get("status"))
+    status = celery_status(state)
+    if status is None or (status == current and not timed_out):
+        return None, None, state
     outcome = meta.get("result")
     if status == TaskStatus.SUCCESS:
-        return TaskTracker.update_task_status(task_id, status, result=outcome), None
+        return TaskTracker.update_task_status(task_id, status, result=outcome), None, state
     if status == TaskStatus.FAILURE:
         written = TaskTracker.update_task_status(
             task_id, status, error=_error_text(outcome), traceback=meta.get("traceback")
         )
-        return written, None
-    return TaskTracker.update_task_status(task_id, status), None
+        return written, None, state
+    return TaskTracker.update_task_status(task_id, status), None, state
 
 
 def _read_backend(task_id: str) -> Mapping[str, Any]:
@@ -242,6 +276,11 @@ def _read_backend(task_id: str) -> Mapping[str, Any]:
     """
     meta: Mapping[str, Any] = current_app.backend.get_task_meta(task_id)
     return meta
+
+
+def result_backend_configured() -> bool:
+    """Return whether Celery has a result backend to ask (else every read fails)."""
+    return not isinstance(current_app.backend, DisabledBackend)
 
 
 def _error_text(outcome: object) -> str | None:

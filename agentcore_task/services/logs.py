@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Required, TypedDict
 
+from agentcore_task.services.arguments import optional_text
+
 __all__ = ["TaskLogCollector"]
 
 _FORMATTER = logging.Formatter()
@@ -43,8 +45,7 @@ class LogSummary(TypedDict):
 def _exception_text(exception: str | BaseException | None) -> str | None:
     """Render an exception as text so records stay JSON-safe."""
     if isinstance(exception, BaseException):
-        name, detail = type(exception).__name__, str(exception)
-        return f"{name}: {detail}" if detail else name
+        return optional_text("exception", exception)
     return str(exception) if exception else None
 
 

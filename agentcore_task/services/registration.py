@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore_task.db import fetch_execution
 from agentcore_task.services import arguments
-from agentcore_task.services.recording import guarded, json_param, patch_param
+from agentcore_task.services.recording import (
+    guarded,
+    json_param,
+    patch_param,
+    warn_if_creator_dropped,
+)
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:
@@ -46,12 +51,13 @@ def register_task_execution(
     Raises:
         TypeError, ValueError: a bad argument, before anything is written.
     """
-    params = {
+    creator_id = arguments.user_id(created_by)
+    params: dict[str, Any] = {
         "task_id": arguments.require_task_id(task_id),
         "task_name": arguments.require_label("task_name", task_name, 255),
         "module": arguments.require_label("module", module, 100),
         "status": TaskStatus.validate(initial_status or TaskStatus.PENDING),
-        "created_by_id": arguments.user_id(created_by),
+        "created_by_id": creator_id,
     }
     args = arguments.optional_sequence("task_args", task_args) or []
     kwargs = arguments.optional_mapping("task_kwargs", task_kwargs) or {}
@@ -59,8 +65,10 @@ def register_task_execution(
     params["task_args"] = json_param(args)
     params["task_kwargs"] = json_param(kwargs)
     params["metadata"] = patch_param(patch)
-    return guarded(
+    row = guarded(
         "register the execution",
         task_id,
         lambda: fetch_execution("register_execution", params),
     )
+    warn_if_creator_dropped(row, creator_id, task_id)
+    return row

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentcore_task import conf
 from agentcore_task.db import fetch_execution
 from agentcore_task.jsonsafe import REDACTED, truncate_text
-from agentcore_task.services import arguments, celery_sync
+from agentcore_task.services import arguments, celery_sync, running_task
 from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.services.stats import get_task_stats
@@ -35,13 +35,27 @@ def _validate_percent(percent: object) -> int:
     return percent
 
 
-def _write(action: str, task_id: str, statement: str, params: dict[str, Any]) -> Any:
-    """Run one write under the failure policy; an unknown task id is logged at INFO."""
+def _write(
+    action: str, task_id: str, statement: str, params: dict[str, Any], *, create: bool = True
+) -> Any:
+    """Run one write under the failure policy, never losing it to a late registration.
+
+    When no row has ``task_id`` yet and the write comes from that very task, running here,
+    the row is created from the task's request and the write applied to it. Otherwise an
+    unknown task id is logged at WARNING and nothing is written.
+    """
 
     def run() -> TaskExecution | None:
         row = fetch_execution(statement, params, full_row=False)
-        if row is None:
-            logger.info("agentcore_task: no execution with task id %s to %s", task_id, action)
+        if row is None and create and running_task.create_row_for_running_task(task_id):
+            row = fetch_execution(statement, params, full_row=False)
+        if row is None and create:
+            logger.warning(
+                "agentcore_task: no execution with task id %s to %s (register it first, or "
+                "use dispatch())",
+                task_id,
+                action,
+            )
         return row
 
     return guarded(action, task_id, run)
@@ -193,3 +207,27 @@ class TaskTracker:
             task_id,
             lambda: TaskExecution.objects.filter(task_id=task_id).first(),
         )
+
+
+SKIPPED = "skipped"
+SKIP_REASON = "skip_reason"
+
+
+def mark_skipped(
+    task_id: str, *, reason: str, message: str | None, create: bool
+) -> TaskExecution | None:
+    """Record that a run was skipped (``@prevent_duplicate_task``): REVOKED, with the reason.
+
+    ``metadata`` gains ``skipped: true`` and ``skip_reason``; ``error`` holds ``message``.
+    With ``create=False`` only an existing row is marked.
+    """
+    params = {
+        "task_id": arguments.require_task_id(task_id),
+        "status": TaskStatus.REVOKED.value,
+        "set_result": False,
+        "result": None,
+        "error": truncate_text(message, conf.max_traceback_chars()),
+        "traceback": None,
+        "metadata": patch_param({SKIPPED: True, SKIP_REASON: reason}),
+    }
+    return _write("record the skipped run", task_id, "update_status", params, create=create)

@@ -106,3 +106,27 @@ def test_tracking_user_is_scoped_to_its_block_and_context(make_user):
 def test_tracking_user_refuses_what_is_not_a_user():
     with pytest.raises(TypeError), tracking_user("alice"):
         pass
+
+
+@override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
+def test_a_deleted_publisher_does_not_cost_the_row(db, make_user, caplog):
+    user = make_user()
+    gone = user.pk
+    user.delete()
+    with tracking_user(gone):
+        result = tracked_add.apply((2, 2))
+
+    row = TaskExecution.objects.get(task_id=result.id)
+    assert (row.status, row.created_by_id) == ("SUCCESS", None)
+    assert "without a creator" in caplog.text
+
+
+@override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
+def test_a_failure_whose_exception_cannot_be_printed_is_still_recorded(db):
+    from tests.celery_tasks import tracked_unprintable
+
+    result = tracked_unprintable.apply()
+
+    row = TaskExecution.objects.get(task_id=result.id)
+    assert row.status == "FAILURE"
+    assert row.error.startswith("UnprintableError")

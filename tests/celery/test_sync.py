@@ -146,7 +146,7 @@ def test_the_database_keeps_a_row_finished_when_it_ended_after_the_sync_read_it(
     celery_state(row.task_id, states.STARTED)
     TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS, result=1)
 
-    written, error = celery_sync._apply_celery_state(row.task_id, TaskStatus.PENDING)
+    written, error, _state = celery_sync._apply_celery_state(row.task_id, TaskStatus.PENDING)
 
     assert error is None
     assert written.status == TaskStatus.SUCCESS  # the STARTED write kept the terminal status
@@ -163,15 +163,57 @@ def test_a_custom_state_does_not_rewrite_a_started_row(make_execution, celery_st
     assert reload(row).updated_at == row.updated_at
 
 
+def mark_timed_out(row) -> None:
+    """Write what the timeout job writes: FAILURE, timed_out, its error."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agentcore_task_execution SET status = 'FAILURE', timed_out = true,"
+            " error = 'Timed out' WHERE id = %s",
+            [row.pk],
+        )
+
+
 def test_a_row_the_timeout_job_failed_takes_celerys_later_success(make_execution, celery_state):
     row = make_execution(initial_status=TaskStatus.STARTED)
-    TaskTracker.update_task_status(row.task_id, TaskStatus.FAILURE, error="timed out")
+    mark_timed_out(row)
     celery_state(row.task_id, states.SUCCESS, {"ok": True})
 
     outcome = celery_sync.sync_execution(row.task_id)
 
     assert outcome.changed
-    assert (reload(row).status, reload(row).result) == ("SUCCESS", {"ok": True})
+    after = reload(row)
+    assert (after.status, after.result, after.error, after.timed_out) == (
+        "SUCCESS",
+        {"ok": True},
+        None,
+        False,
+    )
+
+
+def test_a_row_the_timeout_job_failed_takes_celerys_real_error(make_execution, celery_state):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    mark_timed_out(row)
+    celery_state(row.task_id, states.FAILURE, ValueError("the real cause"))
+
+    celery_sync.sync_execution(row.task_id)
+
+    after = reload(row)
+    assert (after.status, after.timed_out) == ("FAILURE", False)
+    assert "the real cause" in after.error
+
+
+@pytest.mark.parametrize("recorded", ["FAILURE", "REVOKED", "SUCCESS"])
+def test_a_status_the_application_recorded_is_never_replaced_by_a_sync(
+    make_execution, celery_state, recorded, asked
+):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    TaskTracker.update_task_status(row.task_id, recorded, error="recorded by the task")
+    celery_state(row.task_id, states.SUCCESS if recorded != "SUCCESS" else states.FAILURE, 1)
+
+    outcome = celery_sync.sync_execution(row.task_id)
+
+    assert not outcome.changed and asked == [], "a finished row is not even looked up"
+    assert reload(row).status == recorded
 
 
 def test_sync_of_an_unknown_task_id_returns_none(db):

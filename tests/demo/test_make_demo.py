@@ -115,7 +115,8 @@ class DemoWatcher:
                 self.success_detail = self.success_detail or self.detail(row["id"])
             if (
                 row["task_name"] == "demo.tasks.sync_inventory"
-                and row["status"] == "SUCCESS"
+                and row["status"] == "REVOKED"
+                and metadata.get("skipped") is True
                 and "progress_step" not in metadata  # its body never ran
                 and self.skipped_detail is None
             ):
@@ -226,8 +227,8 @@ def test_make_demo_from_a_fresh_clone_shows_progress_and_leaves_nothing_behind(
     }
     assert {row["created_by_username"] for row in auto_rows} == {"demo"}
     assert watcher.skipped_detail is not None, output
-    assert watcher.skipped_detail["result"]["status"] == "skipped"
-    assert watcher.skipped_detail["result"]["reason"] == "task_already_running"
+    assert watcher.skipped_detail["metadata"]["skip_reason"] == "task_already_running"
+    assert watcher.skipped_detail["result"] is None, "a skipped run is no success"
     assert watcher.swagger_ok
     # Nothing left behind: processes, the port, the embedded server's directory.
     assert processes_with_marker(marker) == []

@@ -326,3 +326,29 @@ def test_a_column_added_by_a_dba_is_ignored(make_execution):
     updated = TaskTracker.update_progress(row.task_id, percent=3)
     assert again.pk == row.pk and updated.pk == row.pk
     assert updated.metadata["progress_percent"] == 3
+
+
+class UnprintableError(Exception):
+    """An exception whose ``str()`` raises, as some third-party exceptions do."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+def test_an_exception_whose_str_raises_is_recorded_by_its_repr(make_execution):
+    row = make_execution(initial_status="STARTED")
+
+    written = TaskTracker.update_task_status(row.task_id, "FAILURE", error=UnprintableError(7))
+
+    assert written is not None and written.status == "FAILURE"
+    written.refresh_from_db()
+    assert written.error == "UnprintableError: UnprintableError(7)"
+
+
+@pytest.mark.django_db
+def test_a_creator_id_without_a_user_is_stored_as_no_creator(caplog):
+    missing_user_id = 987_654_321
+    row = register_task_execution("ghost-creator", "t.n", "m", created_by=missing_user_id)
+
+    assert row is not None and row.created_by_id is None
+    assert "without a creator" in caplog.text and str(missing_user_id) in caplog.text
