@@ -38,24 +38,59 @@ FROM agentcore_task_execution
 WHERE created_at < %(cutoff)s
   AND status = ANY(%(statuses)s)
 
+-- name: timeout_candidates
+-- Running executions (STARTED or RETRY) without a sign of life for at least
+-- %(shortest)s: no write of any kind (status, progress, metadata) since then, judged by
+-- updated_at, the heartbeat every write moves. Served by the agentcore_task_unfinished
+-- partial index, which holds only unfinished rows. Stalest first; the caller applies each
+-- task's own timeout (which is at least %(shortest)s) with the database's now.
+SELECT id, task_id, task_name, status, statement_timestamp() - updated_at AS silent_for
+FROM agentcore_task_execution
+WHERE status IN ('STARTED', 'RETRY')
+  AND updated_at < statement_timestamp() - %(shortest)s::interval
+ORDER BY updated_at, id
+
 -- name: mark_timed_out
--- Mark every execution STARTED before now minus the timeout as FAILURE, in one UPDATE served
--- by the agentcore_task_unfinished partial index. The trigger stamps finished_at. A row that
--- finishes meanwhile is re-checked after its lock is released and no longer matches.
--- Returns the number of rows marked and the cutoff used.
+-- Mark the listed executions FAILURE, each with its own timeout in minutes, in one UPDATE.
+-- Each row is re-checked: one that finished or showed a sign of life since it was listed no
+-- longer matches. timed_out = true lets the real outcome replace this FAILURE later (the
+-- status trigger); {minutes} in %(error)s becomes the row's timeout.
+-- Returns the number of rows marked.
+WITH marked AS (
+    UPDATE agentcore_task_execution AS e
+    SET status = 'FAILURE',
+        timed_out = true,
+        error = replace(%(error)s, '{minutes}', listed.minutes::text)
+    FROM unnest(%(ids)s::bigint[], %(minutes)s::integer[]) AS listed(id, minutes)
+    WHERE e.id = listed.id
+      AND e.status IN ('STARTED', 'RETRY')
+      AND e.updated_at < statement_timestamp() - make_interval(mins => listed.minutes)
+    RETURNING 1
+)
+SELECT count(*) FROM marked
+
+-- name: stale_pending
+-- PENDING executions registered more than %(timeout)s ago (their message may be lost),
+-- oldest first, at most %(limit)s. Served by agentcore_task_unfinished.
+SELECT id, task_id, status
+FROM agentcore_task_execution
+WHERE status = 'PENDING'
+  AND created_at < statement_timestamp() - %(timeout)s::interval
+ORDER BY created_at, id
+LIMIT %(limit)s
+
+-- name: mark_never_started
+-- Mark the listed executions FAILURE as never started, when they are still PENDING and old
+-- enough. timed_out = true: should the task start after all, its real outcome replaces it.
+-- Returns the number of rows marked.
 WITH marked AS (
     UPDATE agentcore_task_execution
     SET status = 'FAILURE',
+        timed_out = true,
         error = %(error)s
-    WHERE status = 'STARTED'
-      AND started_at < statement_timestamp() - %(timeout)s::interval
+    WHERE id = ANY(%(ids)s::bigint[])
+      AND status = 'PENDING'
+      AND created_at < statement_timestamp() - %(timeout)s::interval
     RETURNING 1
 )
-SELECT count(*), statement_timestamp() - %(timeout)s::interval FROM marked
-
--- name: count_timed_out
--- How many executions timeout marking would mark now (a dry run), and the cutoff.
-SELECT count(*), statement_timestamp() - %(timeout)s::interval
-FROM agentcore_task_execution
-WHERE status = 'STARTED'
-  AND started_at < statement_timestamp() - %(timeout)s::interval
+SELECT count(*) FROM marked

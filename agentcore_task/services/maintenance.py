@@ -11,7 +11,8 @@ Age is measured on the database's clock, the one that stamped the rows:
   it never changes, and the ``agentcore_task_created`` index serves it, so a batch reads only
   the rows it deletes. ``finished_at`` would spare a long run that finished recently, but it
   is NULL on unfinished rows and has no index; a retention of days is far longer than runs.
-* timeout marking judges a STARTED execution by ``started_at`` (when a worker took it).
+* timeout marking judges a running execution by ``updated_at`` (its last sign of life), and
+  a PENDING one by ``created_at``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import TypedDict
 
 from django.db.transaction import TransactionManagementError
 
 from agentcore_task import conf
-from agentcore_task.db import fetch_row, write_connection
-from agentcore_task.services.celery_sync import SyncSummary
+from agentcore_task.db import fetch_row, fetch_rows, write_connection
+from agentcore_task.services.celery_sync import (
+    SyncSummary,
+    result_backend_configured,
+    sync_listed,
+)
 from agentcore_task.status import TaskStatus
 
 logger = logging.getLogger("agentcore_task")
@@ -52,14 +58,18 @@ class TimeoutResult(TypedDict):
     """What ``mark_timed_out_executions`` did."""
 
     marked: int
-    """Executions marked FAILURE."""
+    """Running executions marked FAILURE (no sign of life for their timeout)."""
     timeout_minutes: int
+    """The default timeout; tasks with their own keep theirs."""
     cutoff: str
-    """ISO time: executions STARTED before it were marked."""
+    """ISO time: running executions silent since before it were past the default timeout."""
     synced_count: int
-    """Unfinished executions read from Celery first (0 when the sync was skipped)."""
+    """Executions read from Celery first (0 when the sync was skipped)."""
     updated_count: int
     """Of those, executions whose status the sync changed."""
+    pending_marked: int
+    """PENDING executions marked FAILURE as never started."""
+    pending_timeout_minutes: int
 
 
 def _retention_days() -> int:
@@ -198,36 +208,98 @@ def cleanup_old_executions(
     }
 
 
-def timeout_error(timeout_minutes: int) -> str:
+TIMEOUT_OPTION = "agentcore_timeout_minutes"
+"""Task option (``@app.task(agentcore_timeout_minutes=120)``): that task's own timeout."""
+
+
+def timeout_error(timeout_minutes: int | str) -> str:
     """Return the ``error`` text of an execution marked by timeout marking."""
     return (
-        f"Timed out: still STARTED after {timeout_minutes} minutes (agentcore_task timeout marking)"
+        f"Timed out: no sign of life for {timeout_minutes} minutes while running "
+        "(agentcore_task timeout marking)"
     )
 
 
+def never_started_error(pending_minutes: int) -> str:
+    """Return the ``error`` text of a PENDING execution that Celery never heard of."""
+    return (
+        f"Never started: still PENDING after {pending_minutes} minutes and unknown to Celery "
+        "(the message was probably lost; agentcore_task timeout marking)"
+    )
+
+
+def _timeout_rule(default_minutes: int) -> Callable[[str], int]:
+    """Return task name → timeout minutes: the task's option, a settings pattern, the default.
+
+    The task option is read from the Celery app's task registry of this process, so the job
+    must run where the tasks are registered (a worker does).
+    """
+    from celery import current_app
+
+    patterns = conf.timeout_overrides()
+    registry = current_app.tasks
+
+    def minutes_for(task_name: str) -> int:
+        own = getattr(registry.get(task_name), TIMEOUT_OPTION, None)
+        if isinstance(own, int) and not isinstance(own, bool) and own >= 1:
+            return own
+        for pattern, minutes in patterns.items():
+            if fnmatchcase(task_name, pattern):
+                return minutes
+        return default_minutes
+
+    return minutes_for
+
+
+def _timed_out(minutes: int) -> list[tuple[int, str, str, int]]:
+    """Return (id, task_id, status, timeout minutes) of the running rows past their timeout."""
+    minutes_for = _timeout_rule(minutes)
+    shortest = min([minutes, *conf.timeout_overrides().values()])
+    rows = fetch_rows("timeout_candidates", {"shortest": dt.timedelta(minutes=shortest)})
+    stale = []
+    for pk, task_id, task_name, status, silent_for in rows:
+        own = minutes_for(task_name)
+        if silent_for > dt.timedelta(minutes=own):
+            stale.append((pk, task_id, status, own))
+    return stale
+
+
 def count_timed_out_executions(timeout_minutes: int | None = None) -> int:
-    """Return how many executions :func:`mark_timed_out_executions` would mark now, unsynced."""
+    """Return how many executions :func:`mark_timed_out_executions` would mark now, unsynced.
+
+    Counts the running executions past their timeout (not the stale PENDING ones, which
+    need Celery's answer first).
+    """
     minutes = _positive_int("timeout_minutes", timeout_minutes, _timeout_minutes)
-    row = fetch_row("count_timed_out", {"timeout": dt.timedelta(minutes=minutes)})
-    assert row is not None
-    return int(row[0])
+    return len(_timed_out(minutes))
 
 
 def mark_timed_out_executions(
     timeout_minutes: int | None = None, *, sync: bool = True
 ) -> TimeoutResult:
-    """Mark executions STARTED for longer than ``timeout_minutes`` as FAILURE.
+    """Mark executions that stopped showing signs of life, and lost PENDING ones, as FAILURE.
 
-    First asks Celery about unfinished executions (at most ``AGENTCORE_TASK_TIMEOUT_SYNC_MAX``,
-    oldest first), so that a task that really finished is recorded as finished rather than
-    as a timeout. Then one UPDATE marks every execution still STARTED whose ``started_at`` is
-    older than the timeout: status FAILURE, ``error`` saying so (:func:`timeout_error`),
-    ``finished_at`` stamped by the database. A marked task that later finishes for real still
-    records its outcome (terminal → terminal is allowed).
+    A STARTED or RETRY execution is timed out when its row has not been written for its
+    timeout (``updated_at``, which every status change, progress update and metadata write
+    moves): a long task that reports progress is never marked, however long it runs. Its
+    timeout is its task's ``agentcore_timeout_minutes`` option, else the first matching
+    pattern of ``AGENTCORE_TASK_TIMEOUT_OVERRIDES``, else ``timeout_minutes``.
+
+    Exactly the executions about to be marked are first synced from Celery (stalest first,
+    at most ``AGENTCORE_TASK_TIMEOUT_SYNC_MAX``), so a task that really finished is
+    recorded as finished rather than as a timeout. The rest are marked in one UPDATE: status
+    FAILURE, ``timed_out`` true, ``error`` saying so (:func:`timeout_error`). A marked task
+    that later finishes for real still records its outcome, which clears the error.
+
+    PENDING executions registered more than ``AGENTCORE_TASK_PENDING_TIMEOUT_MINUTES`` ago
+    (1,440) are synced the same way; those Celery has never heard of are marked FAILURE as
+    never started (:func:`never_started_error`). When the result backend cannot be read
+    they are left for the next run; without a result backend, or with ``sync=False``, they
+    are marked without asking.
 
     Args:
-        timeout_minutes: default: the runtime configuration (``AGENTCORE_TASK_TIMEOUT_MINUTES``,
-            10).
+        timeout_minutes: the default timeout; default: the runtime configuration
+            (``AGENTCORE_TASK_TIMEOUT_MINUTES``, 10).
         sync: False skips the sync from Celery (e.g. while the result backend is down).
 
     Returns:
@@ -235,34 +307,79 @@ def mark_timed_out_executions(
 
     Raises:
         TypeError, ValueError: a bad argument, before anything is written.
-        DatabaseError: the UPDATE failed. (A result backend that cannot be read is logged by
+        DatabaseError: an UPDATE failed. (A result backend that cannot be read is logged by
             the sync and does not stop the marking.)
     """
     minutes = _positive_int("timeout_minutes", timeout_minutes, _timeout_minutes)
     if not isinstance(sync, bool):
         raise TypeError(f"sync must be a bool, not {type(sync).__name__}")
     synced: SyncSummary = {"synced_count": 0, "updated_count": 0}
-    if sync:
-        # Through the tracker, the public home of the sync; imported here because the
-        # tracker's module imports much of the package.
-        from agentcore_task.services.tracker import TaskTracker
+    budget = conf.timeout_sync_max()
 
-        synced = TaskTracker.sync_all_unfinished_executions(max_sync=conf.timeout_sync_max())
-    params = {"timeout": dt.timedelta(minutes=minutes), "error": timeout_error(minutes)}
-    row = fetch_row("mark_timed_out", params)
-    assert row is not None
-    marked, cutoff = int(row[0]), row[1]
+    stale = _timed_out(minutes)
+    if sync and stale:
+        listed = sync_listed((task_id, status) for _pk, task_id, status, _m in stale[:budget])
+        synced = listed.summary
+        budget -= len(listed.read)
+        stale = _timed_out(minutes)  # the sync finished some; the rest are re-read
+    marked = 0
+    if stale:
+        row = fetch_row(
+            "mark_timed_out",
+            {
+                "ids": [pk for pk, *_rest in stale],
+                "minutes": [own for *_rest, own in stale],
+                "error": timeout_error("{minutes}"),
+            },
+        )
+        marked = int(row[0]) if row else 0
     if marked:
         logger.warning(
-            "agentcore_task marked %d execution(s) STARTED before %s as FAILURE (timeout %d min)",
+            "agentcore_task marked %d running execution(s) without a sign of life for their "
+            "timeout as FAILURE (default timeout %d min)",
             marked,
-            cutoff.isoformat(),
             minutes,
         )
+
+    pending_marked, pending_synced = _mark_never_started(sync, max(budget, 0))
+    cutoff = dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=minutes)
     return {
         "marked": marked,
         "timeout_minutes": minutes,
         "cutoff": cutoff.isoformat(),
-        "synced_count": synced["synced_count"],
-        "updated_count": synced["updated_count"],
+        "synced_count": synced["synced_count"] + pending_synced["synced_count"],
+        "updated_count": synced["updated_count"] + pending_synced["updated_count"],
+        "pending_marked": pending_marked,
+        "pending_timeout_minutes": conf.pending_timeout_minutes(),
     }
+
+
+def _mark_never_started(sync: bool, budget: int) -> tuple[int, SyncSummary]:
+    """Mark stale PENDING executions that Celery never heard of; return (marked, sync counts)."""
+    pending_minutes = conf.pending_timeout_minutes()
+    timeout = dt.timedelta(minutes=pending_minutes)
+    rows = fetch_rows("stale_pending", {"timeout": timeout, "limit": max(budget, 1)})
+    synced: SyncSummary = {"synced_count": 0, "updated_count": 0}
+    if not rows:
+        return 0, synced
+    if sync and result_backend_configured():
+        listed = sync_listed((task_id, status) for _pk, task_id, status in rows)
+        synced = listed.summary
+        ids = [pk for pk, task_id, _status in rows if task_id in listed.unknown]
+    else:
+        ids = [pk for pk, _task_id, _status in rows]
+    if not ids:
+        return 0, synced
+    row = fetch_row(
+        "mark_never_started",
+        {"ids": ids, "timeout": timeout, "error": never_started_error(pending_minutes)},
+    )
+    marked = int(row[0]) if row else 0
+    if marked:
+        logger.warning(
+            "agentcore_task marked %d execution(s) PENDING for more than %d minutes, unknown to "
+            "Celery, as FAILURE (never started)",
+            marked,
+            pending_minutes,
+        )
+    return marked, synced

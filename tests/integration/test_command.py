@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from agentcore_task import runtime_config
 from agentcore_task.models import TaskExecution
 from agentcore_task.runtime_config import update_runtime_config
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
+from tests.rows import backdate
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +35,13 @@ def run(*args: str) -> str:
 
 def age(row: TaskExecution, days: float = 0, *, started_minutes: float | None = None) -> None:
     """Move a PENDING row into the past, as a DBA would; with ``started_minutes`` it becomes
-    STARTED that long ago."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE agentcore_task_execution SET created_at = now() - %s WHERE id = %s",
-            [dt.timedelta(days=days), row.pk],
-        )
-        if started_minutes is not None:
-            # started_at is stamped once by the trigger; it keeps a value given with the
-            # first move to STARTED.
-            cursor.execute(
-                "UPDATE agentcore_task_execution SET status = 'STARTED', started_at = now() - %s"
-                " WHERE id = %s",
-                [dt.timedelta(minutes=started_minutes), row.pk],
-            )
+    STARTED that long ago, and has not been written since."""
+    backdate(
+        row.pk,
+        created_ago=dt.timedelta(days=days),
+        started_ago=None if started_minutes is None else dt.timedelta(minutes=started_minutes),
+        status=None if started_minutes is None else TaskStatus.STARTED,
+    )
 
 
 @pytest.fixture
@@ -306,7 +299,8 @@ def test_mark_timeouts_dry_run_counts_and_changes_nothing(started):
 
     out = run("mark-timeouts", "--dry-run")
 
-    assert "Dry run: 1 execution(s) STARTED more than 10 minute(s) ago" in out
+    assert "Dry run: 1 running execution(s) without a sign of life for their timeout" in out
+    assert "(default 10 minute(s))" in out
     assert set(statuses().values()) == {TaskStatus.STARTED}
 
 
@@ -316,8 +310,8 @@ def test_mark_timeouts_without_sync_marks_only_the_stale_rows(started):
     out = run("mark-timeouts", "--timeout-minutes", "30", "--no-sync")
 
     assert "Synced" not in out
-    assert "Marked 1 execution(s)" in out
-    assert "(timeout 30 minute(s))" in out
+    assert "Marked 1 running execution(s)" in out
+    assert "(default timeout 30 minute(s))" in out
     assert statuses() == {stale.task_id: TaskStatus.FAILURE, fresh.task_id: TaskStatus.STARTED}
     stale.refresh_from_db()
     assert "30 minutes" in stale.error
@@ -331,8 +325,8 @@ def test_mark_timeouts_syncs_first_so_a_finished_task_is_not_a_timeout(started, 
     out = run("mark-timeouts")
 
     assert "changed status" in out
-    assert "Marked 1 execution(s)" in out
-    assert "(timeout 30 minute(s))" in out
+    assert "Marked 1 running execution(s)" in out
+    assert "(default timeout 30 minute(s))" in out
     assert statuses() == {
         really_done.task_id: TaskStatus.SUCCESS,
         stuck.task_id: TaskStatus.FAILURE,

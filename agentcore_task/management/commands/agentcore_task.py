@@ -173,9 +173,9 @@ class Command(BaseCommand):
         if options["dry_run"]:
             count = count_timed_out_executions(timeout_minutes=minutes)
             self.stdout.write(
-                f"Dry run: {count} execution(s) STARTED more than {minutes} minute(s) ago would "
-                "be marked FAILURE (before any sync from Celery, which may find some finished). "
-                "Nothing was changed."
+                f"Dry run: {count} running execution(s) without a sign of life for their timeout "
+                f"(default {minutes} minute(s)) would be marked FAILURE (before any sync from "
+                "Celery, which may find some finished). Nothing was changed."
             )
             return
         result = mark_timed_out_executions(timeout_minutes=minutes, sync=not options["no_sync"])
@@ -185,8 +185,11 @@ class Command(BaseCommand):
                 f"{result['updated_count']} changed status."
             )
         self.stdout.write(
-            f"Marked {result['marked']} execution(s) STARTED before {result['cutoff']} as "
-            f"FAILURE (timeout {minutes} minute(s))."
+            f"Marked {result['marked']} running execution(s) without a sign of life for their "
+            f"timeout as FAILURE (default timeout {minutes} minute(s)); "
+            f"{result['pending_marked']} execution(s) PENDING for more than "
+            f"{result['pending_timeout_minutes']} minute(s) and unknown to Celery as never "
+            "started."
         )
 
     # --- sync ---------------------------------------------------------------------------------
