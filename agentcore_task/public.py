@@ -1,8 +1,9 @@
 """The public surface: each exported name and the module that defines it.
 
-``agentcore_task.adapters.django`` and ``agentcore_task.adapters.django.services`` both export
-exactly these names, lazily (PEP 562), because importing models before ``django.setup()``
-would raise ``AppRegistryNotReady`` in a settings file or an app's ``__init__``.
+``agentcore_task`` (the canonical path), ``agentcore_task.adapters.django`` and
+``agentcore_task.adapters.django.services`` all export exactly these names, lazily (PEP 562),
+because importing models before ``django.setup()`` would raise ``AppRegistryNotReady`` in a
+settings file or an app's ``__init__``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 
 PUBLIC_NAMES: dict[str, str] = {
     "register_task_execution": "agentcore_task.services.registration",
+    "dispatch": "agentcore_task.services.dispatch",
     "TaskTracker": "agentcore_task.services.tracker",
     "TaskStatus": "agentcore_task.status",
     "TaskLogCollector": "agentcore_task.services.logs",

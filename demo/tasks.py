@@ -1,8 +1,9 @@
 """Sample tasks: the two ways a project gets one row per Celery task execution.
 
 By hand
-    The caller registers the execution (``register_task_execution``) and the task reports its
-    status and progress itself (``TaskTracker``): ``import_feed``, ``parse_document``.
+    The caller starts the task with ``dispatch`` (the row first, the message on commit) and
+    the task reports its status and progress itself (``TaskTracker``): ``import_feed``,
+    ``parse_document``.
 Automatically
     Tasks named in ``AGENTCORE_TASK_AUTO_TRACK`` (demo/settings.py) get their row and their
     status from Celery signals; the task only reports progress: ``build_report``,
@@ -23,12 +24,7 @@ from celery import shared_task
 from celery.exceptions import Ignore
 from django.contrib.auth import get_user_model
 
-from agentcore_task.adapters.django import (
-    TaskStatus,
-    TaskTracker,
-    prevent_duplicate_task,
-    register_task_execution,
-)
+from agentcore_task import TaskStatus, TaskTracker, dispatch, prevent_duplicate_task
 from agentcore_task.tracking import tracking_user
 
 # --- Tracked by hand ---------------------------------------------------------------------
@@ -135,22 +131,11 @@ def sync_inventory(self: Any, warehouse: str) -> dict[str, Any]:
 
 
 def start_by_hand(task: Any, *, user: Any, **kwargs: Any) -> str:
-    """Register an execution, then send the task: the row exists before the task can start.
-
-    Registering first (with a task id chosen here) means the task's own STARTED and progress
-    updates always find their row, however fast a worker picks the message up.
-    """
-    task_id = str(uuid.uuid4())
-    register_task_execution(
-        task_id,
-        task.name,
-        module="demo",
-        task_kwargs=kwargs,
-        created_by=user,
-        metadata={"source": "demo"},
+    """Start ``task`` with ``dispatch``: its row exists before any worker can see the message."""
+    execution = dispatch(
+        task, kwargs=kwargs, module="demo", created_by=user, metadata={"source": "demo"}
     )
-    task.apply_async(kwargs=kwargs, task_id=task_id)
-    return task_id
+    return execution.task_id
 
 
 def start_samples(user: Any, round_number: int = 0, long_one: bool = True) -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         prevent_duplicate_task,
         release_task_lock,
     )
+    from agentcore_task.services.dispatch import dispatch
     from agentcore_task.services.logs import TaskLogCollector
     from agentcore_task.services.maintenance import (
         cleanup_old_executions,
@@ -37,6 +38,7 @@ __all__ = [
     "acquire_task_lock",
     "cleanup_old_executions",
     "cleanup_old_task_executions",
+    "dispatch",
     "get_cleanup_beat_schedule",
     "get_mark_timeout_beat_schedule",
     "get_task_stats",
