@@ -87,6 +87,7 @@ class TaskExecutionDetailSerializer(TaskExecutionListSerializer):
         fields = [
             *LIST_FIELDS,
             "updated_at",
+            "timed_out",
             "task_args",
             "task_kwargs",
             "result",

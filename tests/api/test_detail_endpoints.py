@@ -11,7 +11,7 @@ from tests.api.conftest import BASE
 
 DETAIL_FIELDS = {
     "id", "task_id", "task_name", "module", "status", "created_at", "started_at",
-    "finished_at", "updated_at", "created_by_id", "created_by_username", "duration",
+    "finished_at", "updated_at", "timed_out", "created_by_id", "created_by_username", "duration",
     "is_completed", "is_running", "task_args", "task_kwargs", "result", "error", "traceback",
     "created_by", "metadata",
 }  # fmt: skip
@@ -37,6 +37,7 @@ def test_detail_has_every_field(client, row, alice):
     assert body["created_by"] == body["created_by_id"] == alice.pk
     assert body["task_args"] == [1] and body["task_kwargs"] == {"k": "v"}
     assert body["error"] == "boom" and body["is_completed"] is True
+    assert body["timed_out"] is False
 
 
 def test_by_task_id_accepts_dots_colons_and_dashes(client, row):
