@@ -1,6 +1,7 @@
 """``GET/PATCH config/``: the runtime configuration of the periodic jobs.
 
-Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLASSES``);
+Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLASSES``), but
+only staff see the username of the last updater;
 changing needs staff status or the model permission
 ``agentcore_task.change_taskruntimeconfig``. The view only translates HTTP: validation,
 storage, caching and the push to Beat live in ``agentcore_task.runtime_config``.
@@ -158,9 +159,16 @@ class RuntimeConfigSerializer(_ValuesSerializer):
     )
     updated_at = serializers.DateTimeField(allow_null=True)
     updated_by_id = serializers.IntegerField(allow_null=True)
-    updated_by_username = serializers.CharField(allow_null=True)
+    updated_by_username = serializers.CharField(
+        allow_null=True,
+        help_text="The username of whoever last changed the overrides; null for users who "
+        "are not staff, so an ordinary API user cannot learn operators' account names.",
+    )
 
     def to_representation(self, instance: RuntimeConfig) -> dict[str, Any]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        staff = bool(getattr(user, "is_staff", False))
         return dict(
             super().to_representation(
                 {
@@ -169,7 +177,7 @@ class RuntimeConfigSerializer(_ValuesSerializer):
                     "fallbacks": instance.fallbacks,
                     "updated_at": instance.updated_at,
                     "updated_by_id": instance.updated_by_id,
-                    "updated_by_username": instance.updated_by_username,
+                    "updated_by_username": instance.updated_by_username if staff else None,
                 }
             )
         )
@@ -192,7 +200,8 @@ class RuntimeConfigView(APIView):
     @extend_schema(responses={200: RuntimeConfigSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Return the effective configuration, read from the database now (not cached)."""
-        return Response(RuntimeConfigSerializer(get_runtime_config(fresh=True)).data)
+        config = get_runtime_config(fresh=True)
+        return Response(RuntimeConfigSerializer(config, context={"request": request}).data)
 
     @extend_schema(
         request=RuntimeConfigPatchSerializer,
@@ -211,4 +220,4 @@ class RuntimeConfigView(APIView):
             config = update_runtime_config(user=request.user, **body.validated_data)
         except RuntimeConfigError as error:
             raise ValidationError(error.errors) from None
-        return Response(RuntimeConfigSerializer(config).data)
+        return Response(RuntimeConfigSerializer(config, context={"request": request}).data)
