@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -42,6 +42,20 @@ from agentcore_task.runtime_config import (
 CHANGE_PERMISSION = "agentcore_task.change_taskruntimeconfig"
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403)}
 SOURCES = ["database", "settings", "default"]
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for ``json`` a 400 rather than a 500.
+
+    ``json.load`` recurses once per level and raises RecursionError (not ValueError, which
+    DRF turns into its 400) on a body nested some thousands of levels deep.
+    """
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class CanChangeRuntimeConfig(BasePermission):
@@ -188,7 +202,7 @@ class RuntimeConfigView(APIView):
 
     # JSON only: form and multipart bodies cannot say "null" (clear an override) and would
     # turn every value into a string; anything else is a 415 with a JSON error body.
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     def get_permissions(self) -> list[BasePermission]:
         configured = [import_string(path)() for path in conf.api_permission_classes()]

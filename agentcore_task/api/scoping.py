@@ -12,6 +12,7 @@ system row, periodic run and row of a deleted user.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -20,6 +21,13 @@ from rest_framework.request import Request
 
 VIEW_ALL_PERMISSION = "agentcore_task.view_all_taskexecution"
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+# ASCII digits only: str.isdigit() is also true for "²" or "①", which int() refuses.
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def is_whole_number(value: str) -> bool:
+    """Tell whether ``value`` (surrounding spaces allowed) is a run of ASCII digits."""
+    return WHOLE_NUMBER.fullmatch(value.strip()) is not None
 
 
 def sees_everything(user: Any) -> bool:
@@ -56,7 +64,7 @@ def scope_list(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
     user = request.user
     created_by = request.query_params.get("created_by")
     everyone = request.query_params.get("my_tasks", "").strip().lower() in FALSE_WORDS
-    if created_by is not None and created_by.strip().isdigit():
+    if created_by is not None and is_whole_number(created_by):
         if (user.pk is None or int(created_by) != user.pk) and not sees_everything(user):
             raise PermissionDenied(
                 "You may only list your own executions; listing another user's needs staff "

@@ -24,7 +24,13 @@ from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
-from agentcore_task.api.scoping import FALSE_WORDS, own_rows, scope_list, visible_rows
+from agentcore_task.api.scoping import (
+    FALSE_WORDS,
+    is_whole_number,
+    own_rows,
+    scope_list,
+    visible_rows,
+)
 from agentcore_task.api.serializers import (
     ErrorSerializer,
     TaskExecutionDetailSerializer,
@@ -151,7 +157,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
                 raise ValidationError({name: ["Enter a value without NUL characters."]})
 
     def get_object(self) -> TaskExecution:
-        if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
+        if not is_whole_number(str(self.kwargs.get(self.lookup_field, ""))):
             raise NotFound("No execution with that id.")
         return super().get_object()
 
