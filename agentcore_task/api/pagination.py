@@ -57,7 +57,8 @@ class _CreatedAtCursor(CursorPagination):
         if cursor is None or cursor.position is None:
             return cursor
         try:
-            position = dt.datetime.fromisoformat(cursor.position)
+            raw: Any = cursor.position  # DRF's stubs say int; it is the text DRF encoded
+            position = dt.datetime.fromisoformat(raw)
             if position.tzinfo is None:
                 raise ValueError("naive")
             position = position.astimezone(dt.UTC)
@@ -65,7 +66,8 @@ class _CreatedAtCursor(CursorPagination):
             raise ValidationError(
                 {"cursor": ["This cursor is not one this API issued (bad position)."]}
             ) from None
-        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=str(position))
+        normalised: Any = str(position)
+        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=normalised)
 
 
 class TaskExecutionPagination(PageNumberPagination):
