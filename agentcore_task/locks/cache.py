@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["KEY_PREFIX", "CacheLockBackend", "cache_key"]
 
 KEY_PREFIX = "agentcore_task:lock:"
+HASHED_PREFIX = "sha256:"
+"""Hashed keys live under ``KEY_PREFIX + HASHED_PREFIX``, where no readable key ever does."""
 # Names that are short and plain ASCII are kept readable in the key; anything else is hashed,
 # so that every cache (memcached: at most 250 bytes, no spaces or control characters) takes it.
 _MAX_PLAIN_NAME = 150
@@ -46,10 +48,16 @@ return 0
 
 
 def cache_key(lock_name: str) -> str:
-    """Return the cache key of a lock (before the cache's own prefix and version)."""
-    if len(lock_name) <= _MAX_PLAIN_NAME and _PLAIN_NAME.fullmatch(lock_name):
+    """Return the cache key of a lock (before the cache's own prefix and version).
+
+    A short plain-ASCII name is kept readable; any other name, and any name that itself
+    starts with ``sha256:``, is hashed. So the readable name ``"sha256:<hex>"`` can never
+    land on the key that another, hashed name maps to.
+    """
+    plain = len(lock_name) <= _MAX_PLAIN_NAME and _PLAIN_NAME.fullmatch(lock_name)
+    if plain and not lock_name.startswith(HASHED_PREFIX):
         return KEY_PREFIX + lock_name
-    return KEY_PREFIX + "sha256:" + _sha256(lock_name)
+    return KEY_PREFIX + HASHED_PREFIX + _sha256(lock_name)
 
 
 def _sha256(text: str) -> str:
