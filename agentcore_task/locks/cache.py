@@ -256,6 +256,15 @@ class CacheLockBackend:
             holder = holder.decode("utf-8", "replace")
         return f"deleted the cache key held by owner {holder!r}"
 
+    def is_held(self, lock_name: str, owner: str) -> bool:
+        """Tell whether the lock's key holds one of ``owner``'s values (not expired)."""
+        alias = conf.lock_cache_alias()
+        cache, key = caches[alias], cache_key(lock_name)
+        with _backend_errors(alias):
+            client = _redis_client(cache)
+            value = client.get(cache.make_key(key)) if client is not None else cache.get(key)
+        return _held_by(value, owner)
+
     def is_locked(self, lock_name: str) -> bool:
         """Tell whether the lock's key exists (an expired key does not)."""
         alias = conf.lock_cache_alias()

@@ -187,9 +187,9 @@ def _release_after_run(implementation: LockBackend, lock_name: str, owner: str) 
         return
     if not released:
         logger.warning(
-            "agentcore_task lock %r (%s backend) was no longer held when the task finished: "
-            "it expired (timeout shorter than the run?), was force-released or its session "
-            "was lost, so another run may have started meanwhile",
+            "agentcore_task lock lost while running; another run may have started: %r "
+            "(%s backend) was no longer held when the task finished (it expired, the timeout "
+            "being shorter than the run, was force-released, or its session was lost)",
             lock_name,
             implementation.name,
         )
