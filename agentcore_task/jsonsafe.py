@@ -63,6 +63,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import math
 import re
@@ -255,9 +256,17 @@ def normalise_key(key: str) -> str:
     ``SECRET_KEY`` is ``secretkey``.
     """
     try:
-        return _NOT_ALPHANUMERIC.sub("", key.casefold())
+        return _normalised(str.__str__(key)) if len(key) <= 256 else _normalise(key)
     except Exception:
         return ""
+
+
+def _normalise(key: str) -> str:
+    return _NOT_ALPHANUMERIC.sub("", key.casefold())
+
+
+# Tasks write the same few keys on every progress update: normalise each name once.
+_normalised = functools.lru_cache(maxsize=4096)(_normalise)
 
 
 def _compile_patterns(patterns: Iterable[str]) -> re.Pattern[str] | None:
