@@ -6,27 +6,51 @@ the README's settings table lists the same.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from django.conf import settings
 
+from agentcore_task.jsonsafe import SecretKeys
+
+# Regular expressions searched in normalised key names (case folded, every character that is
+# not a letter or digit dropped): "X-Api-Key", "api_key" and "apiKey" are all "apikey".
 DEFAULT_REDACT_KEYS: tuple[str, ...] = (
     "password",
     "passwd",
+    "passphrase",
     "pwd",
     "secret",
     "token",
-    "access_token",
-    "refresh_token",
-    "api_key",
-    "apikey",
+    "api.?key",
+    "access.?key",
+    "private.?key",
+    "signing.?key",
+    "encryption.?key",
     "authorization",
-    "auth",
+    "^auth$",
+    "bearer",
     "cookie",
     "session",
-    "private_key",
-    "client_secret",
-    "credentials",
+    "credential",
+    "csrf",
+    "jwt",
+    "dsn",
+)
+
+# Normalised names a pattern matches that are not secrets: counters of language-model tokens.
+DEFAULT_REDACT_ALLOW: tuple[str, ...] = (
+    "token_count",
+    "tokens_used",
+    "max_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "tokenizer",
 )
 
 
@@ -69,15 +93,30 @@ def max_traceback_chars() -> int:
     return int(_get("AGENTCORE_TASK_MAX_TRACEBACK_CHARS", 20_000))  # type: ignore[call-overload]
 
 
-def redact_keys() -> frozenset[str]:
-    """``AGENTCORE_TASK_REDACT_KEYS``: keys masked wherever they appear (case-insensitive).
+def redact_keys() -> SecretKeys:
+    """``AGENTCORE_TASK_REDACT_KEYS`` and ``AGENTCORE_TASK_REDACT_ALLOW``: what is a secret.
 
-    The default is :data:`DEFAULT_REDACT_KEYS`; an empty list turns redaction off.
+    ``AGENTCORE_TASK_REDACT_KEYS`` (default :data:`DEFAULT_REDACT_KEYS`) are patterns searched
+    in normalised key names; an empty list turns redaction (and URL credential masking) off.
+    ``AGENTCORE_TASK_REDACT_ALLOW`` (default :data:`DEFAULT_REDACT_ALLOW`) are exact names
+    never redacted. The result answers ``key in redact_keys()`` and ``.is_secret(key)``.
     """
-    keys = _get("AGENTCORE_TASK_REDACT_KEYS", DEFAULT_REDACT_KEYS)
-    if isinstance(keys, str) or not isinstance(keys, Iterable):
-        raise TypeError("AGENTCORE_TASK_REDACT_KEYS must be a list of strings")
-    return frozenset(str(key).lower() for key in keys)
+    patterns = _string_list("AGENTCORE_TASK_REDACT_KEYS", DEFAULT_REDACT_KEYS)
+    allow = _string_list("AGENTCORE_TASK_REDACT_ALLOW", DEFAULT_REDACT_ALLOW)
+    return _secret_keys(patterns, allow)
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_keys(patterns: tuple[str, ...], allow: tuple[str, ...]) -> SecretKeys:
+    """Compile once per distinct setting: the regex is rebuilt only when the setting changes."""
+    return SecretKeys(patterns, allow)
+
+
+def _string_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    values = _get(name, default)
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of strings")
+    return tuple(str(value) for value in values)
 
 
 def metadata_list_max_items() -> int:

@@ -109,16 +109,15 @@ class JSONValueField(forms.Field):
             except (ValueError, RecursionError) as error:
                 message = getattr(error, "msg", "nested too deeply")
                 raise forms.ValidationError(f"Enter valid JSON ({message}).") from None
+        problem = _json_problem(parsed)
+        if problem:
+            raise forms.ValidationError(problem)
         try:
-            text = json.dumps(parsed, ensure_ascii=False, allow_nan=False)
-            text.encode("utf-8")
+            json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except (ValueError, TypeError, RecursionError):
             raise forms.ValidationError(
-                "Enter JSON without NaN, Infinity or lone surrogates, nested at most a few "
-                "hundred levels."
+                "Enter JSON without NaN, Infinity or lone surrogates."
             ) from None
-        if _has_nul(parsed):
-            raise forms.ValidationError("Enter JSON without NUL characters (\\u0000).")
         if self.shape is dict and not isinstance(parsed, dict):
             raise forms.ValidationError('Enter a JSON object, e.g. {"tenant": 42}.')
         if self.shape is list and not isinstance(parsed, list):
@@ -126,15 +125,33 @@ class JSONValueField(forms.Field):
         return parsed
 
 
-def _has_nul(value: Any) -> bool:
-    """Tell whether a parsed JSON value has a NUL in a string or key (jsonb refuses them)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    return False
+MAX_JSON_DEPTH = 100
+
+
+def _json_problem(value: Any) -> str | None:
+    """Say what PostgreSQL or the encoder would choke on in a parsed JSON value, else None.
+
+    A walk with an explicit stack, not recursion: a filter nested a few hundred levels deep
+    would otherwise end in RecursionError (a 500) rather than a 400 naming the parameter. No
+    containment query needs more than :data:`MAX_JSON_DEPTH` levels.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Enter JSON without NUL characters (\\u0000)."
+            continue
+        if not isinstance(item, list | dict):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            return f"Enter JSON nested at most {MAX_JSON_DEPTH} levels."
+        if isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        else:
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -167,7 +184,14 @@ class JSONContainsFilter(django_filters.Filter):
 
 
 class UserIdField(forms.IntegerField):
+    """A user id in ASCII digits: ``int()`` also reads other scripts' digits (``"٣"``)."""
+
     default_error_messages = {"invalid": "Enter a whole number (a user id)."}
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str) and value.strip() and not value.strip().lstrip("-").isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class UserIdFilter(django_filters.NumberFilter):

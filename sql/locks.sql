@@ -27,6 +27,20 @@ SELECT EXISTS (
       AND objsubid = 1
 )
 
+-- name: advisory_held_here
+-- Tell whether this session holds the lock on a key (granted, in pg_locks): run on the
+-- dedicated session, it also proves the session is alive and is the one that took the lock.
+SELECT EXISTS (
+    SELECT 1
+    FROM pg_locks
+    WHERE locktype = 'advisory'
+      AND granted
+      AND pid = pg_backend_pid()
+      AND classid = %(classid)s::oid
+      AND objid = %(objid)s::oid
+      AND objsubid = 1
+)
+
 -- name: advisory_terminate_holders
 -- Force release for a lock held by another session: terminate the sessions holding it, which
 -- frees every advisory lock they hold, waiting up to %(wait_ms)s ms for each to end. Returns

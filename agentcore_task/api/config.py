@@ -1,6 +1,7 @@
 """``GET/PATCH config/``: the runtime configuration of the periodic jobs.
 
-Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLASSES``);
+Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLASSES``), but
+only staff see the username of the last updater;
 changing needs staff status or the model permission
 ``agentcore_task.change_taskruntimeconfig``. The view only translates HTTP: validation,
 storage, caching and the push to Beat live in ``agentcore_task.runtime_config``.
@@ -14,7 +15,7 @@ from typing import Any
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -41,6 +42,20 @@ from agentcore_task.runtime_config import (
 CHANGE_PERMISSION = "agentcore_task.change_taskruntimeconfig"
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403)}
 SOURCES = ["database", "settings", "default"]
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for ``json`` a 400 rather than a 500.
+
+    ``json.load`` recurses once per level and raises RecursionError (not ValueError, which
+    DRF turns into its 400) on a body nested some thousands of levels deep.
+    """
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class CanChangeRuntimeConfig(BasePermission):
@@ -158,9 +173,16 @@ class RuntimeConfigSerializer(_ValuesSerializer):
     )
     updated_at = serializers.DateTimeField(allow_null=True)
     updated_by_id = serializers.IntegerField(allow_null=True)
-    updated_by_username = serializers.CharField(allow_null=True)
+    updated_by_username = serializers.CharField(
+        allow_null=True,
+        help_text="The username of whoever last changed the overrides; null for users who "
+        "are not staff, so an ordinary API user cannot learn operators' account names.",
+    )
 
     def to_representation(self, instance: RuntimeConfig) -> dict[str, Any]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        staff = bool(getattr(user, "is_staff", False))
         return dict(
             super().to_representation(
                 {
@@ -169,7 +191,7 @@ class RuntimeConfigSerializer(_ValuesSerializer):
                     "fallbacks": instance.fallbacks,
                     "updated_at": instance.updated_at,
                     "updated_by_id": instance.updated_by_id,
-                    "updated_by_username": instance.updated_by_username,
+                    "updated_by_username": instance.updated_by_username if staff else None,
                 }
             )
         )
@@ -180,7 +202,7 @@ class RuntimeConfigView(APIView):
 
     # JSON only: form and multipart bodies cannot say "null" (clear an override) and would
     # turn every value into a string; anything else is a 415 with a JSON error body.
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     def get_permissions(self) -> list[BasePermission]:
         configured = [import_string(path)() for path in conf.api_permission_classes()]
@@ -192,7 +214,8 @@ class RuntimeConfigView(APIView):
     @extend_schema(responses={200: RuntimeConfigSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Return the effective configuration, read from the database now (not cached)."""
-        return Response(RuntimeConfigSerializer(get_runtime_config(fresh=True)).data)
+        config = get_runtime_config(fresh=True)
+        return Response(RuntimeConfigSerializer(config, context={"request": request}).data)
 
     @extend_schema(
         request=RuntimeConfigPatchSerializer,
@@ -211,4 +234,4 @@ class RuntimeConfigView(APIView):
             config = update_runtime_config(user=request.user, **body.validated_data)
         except RuntimeConfigError as error:
             raise ValidationError(error.errors) from None
-        return Response(RuntimeConfigSerializer(config).data)
+        return Response(RuntimeConfigSerializer(config, context={"request": request}).data)

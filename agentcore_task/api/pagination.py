@@ -9,10 +9,11 @@ costs the same however deep. A bad ``page``, ``page_size`` or ``cursor`` is a 40
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,10 +44,30 @@ class _CreatedAtCursor(CursorPagination):
         self.page_size = page_size
 
     def decode_cursor(self, request: Request) -> Any:
+        """Decode the cursor and check its position is an instant PostgreSQL can compare.
+
+        DRF signs nothing: a client can forge the position (empty, not a date, out of range,
+        an offset beyond PostgreSQL's ±15:59). Normalised to UTC as DRF itself writes it, so
+        a genuine cursor is unchanged and a forged one is a 400 rather than a database error.
+        """
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except Exception:
             raise ValidationError({"cursor": ["This cursor is not one this API issued."]}) from None
+        if cursor is None or cursor.position is None:
+            return cursor
+        try:
+            raw: Any = cursor.position  # DRF's stubs say int; it is the text DRF encoded
+            position = dt.datetime.fromisoformat(raw)
+            if position.tzinfo is None:
+                raise ValueError("naive")
+            position = position.astimezone(dt.UTC)
+        except (ValueError, OverflowError, TypeError):
+            raise ValidationError(
+                {"cursor": ["This cursor is not one this API issued (bad position)."]}
+            ) from None
+        normalised: Any = str(position)
+        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=normalised)
 
 
 class TaskExecutionPagination(PageNumberPagination):

@@ -4,10 +4,15 @@ A user sees their own executions. Seeing anyone else's — another user's, or ro
 creator (system and periodic runs) — needs staff status or the model permission
 ``agentcore_task.view_all_taskexecution``. Asking for others' rows explicitly without it is a
 403; a single row the user may not see is a 404, so its existence is not revealed.
+
+A user without a primary key (``AnonymousUser``, when the permission classes admit anonymous
+requests) owns nothing: "own rows" is never ``created_by IS NULL``, which would hand out every
+system row, periodic run and row of a deleted user.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,6 +21,13 @@ from rest_framework.request import Request
 
 VIEW_ALL_PERMISSION = "agentcore_task.view_all_taskexecution"
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+# ASCII digits only: str.isdigit() is also true for "²" or "①", which int() refuses.
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def is_whole_number(value: str) -> bool:
+    """Tell whether ``value`` (surrounding spaces allowed) is a run of ASCII digits."""
+    return WHOLE_NUMBER.fullmatch(value.strip()) is not None
 
 
 def sees_everything(user: Any) -> bool:
@@ -23,11 +35,23 @@ def sees_everything(user: Any) -> bool:
     return bool(user.is_staff or user.has_perm(VIEW_ALL_PERMISSION))
 
 
+def own_rows(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """Restrict ``queryset`` to the rows ``user`` created; none for a user without an id.
+
+    ``filter(created_by_id=None)`` compiles to ``IS NULL``: an anonymous user would own every
+    row without a creator. Every place that scopes rows to "mine" goes through here.
+    """
+    pk = getattr(user, "pk", None)
+    if pk is None or getattr(user, "is_anonymous", False) is True:
+        return queryset.none()
+    return queryset.filter(created_by_id=pk)
+
+
 def visible_rows(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
     """Restrict ``queryset`` to the rows ``user`` may open one by one."""
     if sees_everything(user):
         return queryset
-    return queryset.filter(created_by_id=user.pk)
+    return own_rows(queryset, user)
 
 
 def scope_list(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
@@ -40,8 +64,8 @@ def scope_list(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
     user = request.user
     created_by = request.query_params.get("created_by")
     everyone = request.query_params.get("my_tasks", "").strip().lower() in FALSE_WORDS
-    if created_by is not None and created_by.strip().isdigit():
-        if int(created_by) != user.pk and not sees_everything(user):
+    if created_by is not None and is_whole_number(created_by):
+        if (user.pk is None or int(created_by) != user.pk) and not sees_everything(user):
             raise PermissionDenied(
                 "You may only list your own executions; listing another user's needs staff "
                 f"status or the {VIEW_ALL_PERMISSION} permission."
@@ -56,4 +80,4 @@ def scope_list(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
                 f"the {VIEW_ALL_PERMISSION} permission."
             )
         return queryset
-    return queryset.filter(created_by_id=user.pk)
+    return own_rows(queryset, user)

@@ -24,7 +24,13 @@ from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
-from agentcore_task.api.scoping import FALSE_WORDS, scope_list, visible_rows
+from agentcore_task.api.scoping import (
+    FALSE_WORDS,
+    is_whole_number,
+    own_rows,
+    scope_list,
+    visible_rows,
+)
 from agentcore_task.api.serializers import (
     ErrorSerializer,
     TaskExecutionDetailSerializer,
@@ -151,7 +157,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
                 raise ValidationError({name: ["Enter a value without NUL characters."]})
 
     def get_object(self) -> TaskExecution:
-        if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
+        if not is_whole_number(str(self.kwargs.get(self.lookup_field, ""))):
             raise NotFound("No execution with that id.")
         return super().get_object()
 
@@ -174,7 +180,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         if self.action == "list":
             return self._list_columns(scope_list(rows, self.request))
         if self.action == "my_tasks":
-            return self._list_columns(rows.filter(created_by_id=self.request.user.pk))
+            return self._list_columns(own_rows(rows, self.request.user))
         return visible_rows(rows, self.request.user)
 
     def _list_columns(self, rows: QuerySet[TaskExecution]) -> QuerySet[TaskExecution]:

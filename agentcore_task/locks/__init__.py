@@ -8,9 +8,18 @@ Only the owner (the thread that took a lock) releases it, unless ``force=True``.
 from __future__ import annotations
 
 from agentcore_task.locks.advisory import advisory_lock_ids, advisory_lock_key
-from agentcore_task.locks.api import acquire_task_lock, is_task_locked, release_task_lock
+from agentcore_task.locks.api import (
+    acquire_task_lock,
+    is_task_locked,
+    lock_is_held,
+    release_task_lock,
+)
 from agentcore_task.locks.base import LockBackendError
-from agentcore_task.locks.decorator import SkippedResult, prevent_duplicate_task
+from agentcore_task.locks.decorator import (
+    SkippedResult,
+    lock_name_for_value,
+    prevent_duplicate_task,
+)
 
 __all__ = [
     "LockBackendError",
@@ -19,6 +28,8 @@ __all__ = [
     "advisory_lock_ids",
     "advisory_lock_key",
     "is_task_locked",
+    "lock_is_held",
+    "lock_name_for_value",
     "prevent_duplicate_task",
     "release_task_lock",
 ]

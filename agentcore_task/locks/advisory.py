@@ -14,6 +14,16 @@ a direct connection or a session-pooling PgBouncer, never a transaction-pooling 
 PostgreSQL counts repeated takes of a key by one session, so it cannot tell two threads of
 one process apart; the process keeps its own ``{key: owner}`` registry of what its session
 holds, which makes the locks exclusive between threads and owner-only on release.
+
+The session can be lost while a lock is held (``pg_terminate_backend``, a forced release from
+another process, a server restart, ``idle_session_timeout``, a failover): the server then
+frees the lock and another run may take it, and the holder is not told until it next uses
+the connection. So before the registry is trusted — an acquire refused because this process
+holds the key, :meth:`AdvisoryLockBackend.is_held`, a release — the session is asked whether
+it still holds the key; a dead one is dropped with one WARNING naming the locks it lost. An
+advisory lock gives no fencing: nothing stops the first body from running on meanwhile.
+TCP keepalives (defaults below, overridable in the alias's ``OPTIONS``) bound how long a
+silently broken connection goes unnoticed.
 """
 
 from __future__ import annotations
@@ -41,6 +51,16 @@ NAMESPACE = b"agentcore_task.lock:"
 APPLICATION_NAME = "agentcore_task.locks"
 """What pg_stat_activity shows for the lock sessions, unless the alias's OPTIONS set one."""
 TERMINATE_WAIT_MS = 5000
+KEEPALIVE_DEFAULTS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+"""libpq settings the lock session uses unless the alias's OPTIONS set them: a peer that
+vanished (failover, network partition) is noticed within about a minute, not the operating
+system's two hours."""
 
 
 def advisory_lock_key(lock_name: str) -> int:
@@ -109,6 +129,35 @@ class _Session:
             self._drop_if_dead()
             raise self._error(exc) from exc
 
+    def holds(self, key: int, lock_name: str) -> bool:
+        """Ask the server whether this session still holds ``key``; forget it if not.
+
+        False when the session was lost (the connection is dropped and the loss logged) or
+        the server says the key is not held here.
+
+        Raises:
+            LockBackendError: the connection is alive but the statement failed.
+        """
+        classid, objid = advisory_lock_ids(lock_name)
+        try:
+            held = bool(
+                self.run("advisory_held_here", {"classid": classid, "objid": objid}, retry=False)
+            )
+        except LockBackendError:
+            if self._connection is None:  # _drop_if_dead found it dead: the locks are gone
+                return False
+            raise
+        if not held:
+            lost = self.held.pop(key, None)
+            if lost is not None:
+                logger.warning(
+                    "agentcore_task advisory lock %r is no longer held by its session on "
+                    "database %r; another run may have started",
+                    lost[1],
+                    self.alias,
+                )
+        return held
+
     def close(self) -> None:
         """Close the connection: the server frees every lock it held."""
         if self._connection is not None:
@@ -130,6 +179,8 @@ class _Session:
         params = database.get_connection_params()
         params.pop("cursor_factory", None)  # psycopg's own cursor, which binds on the server
         params.setdefault("application_name", APPLICATION_NAME)
+        for name, value in KEEPALIVE_DEFAULTS.items():
+            params.setdefault(name, value)
         if "prepare_threshold" not in database.settings_dict["OPTIONS"]:
             # Django turns prepared statements off for transaction-pooling PgBouncers, which
             # session locks cannot use anyway; prepared, a lock round trip takes a third less time.
@@ -146,8 +197,8 @@ class _Session:
         self.close()
         if lost:
             logger.warning(
-                "agentcore_task lost its advisory lock session on database %r; "
-                "the locks it held are free now: %s",
+                "agentcore_task lost its advisory lock session on database %r; the locks it "
+                "held are free now and another run may have taken them: %s",
                 self.alias,
                 ", ".join(repr(name) for name in lost),
             )
@@ -206,7 +257,7 @@ class AdvisoryLockBackend:
         key = advisory_lock_key(lock_name)
         session = _session()
         with session.mutex:
-            if key in session.held:
+            if key in session.held and session.holds(key, lock_name):
                 return False
             taken = bool(session.run("advisory_try_lock", {"key": key}, retry=True))
             if taken:
@@ -214,7 +265,11 @@ class AdvisoryLockBackend:
             return taken
 
     def release(self, lock_name: str, owner: str) -> bool:
-        """Unlock if ``owner`` holds the lock on this process's session."""
+        """Unlock if ``owner`` holds the lock on this process's session.
+
+        False when it does not, including when the session was lost meanwhile: the lock was
+        freed by the server then (logged as a lost session, not as a failed release).
+        """
         key = advisory_lock_key(lock_name)
         session = _session()
         with session.mutex:
@@ -222,6 +277,16 @@ class AdvisoryLockBackend:
             if held is None or held[0] != owner:
                 return False
             return self._unlock(session, key)
+
+    def is_held(self, lock_name: str, owner: str) -> bool:
+        """Tell whether ``owner`` holds the lock, asking the session that took it."""
+        key = advisory_lock_key(lock_name)
+        session = _session()
+        with session.mutex:
+            held = session.held.get(key)
+            if held is None or held[0] != owner:
+                return False
+            return session.holds(key, lock_name)
 
     def force_release(self, lock_name: str) -> str | None:
         """Unlock it here if this process holds it, else terminate the session holding it."""
@@ -252,6 +317,11 @@ class AdvisoryLockBackend:
 
     @staticmethod
     def _unlock(session: _Session, key: int) -> bool:
-        unlocked = bool(session.run("advisory_unlock", {"key": key}, retry=False))
-        del session.held[key]
+        try:
+            unlocked = bool(session.run("advisory_unlock", {"key": key}, retry=False))
+        except LockBackendError:
+            if session._connection is None:  # the session was lost: so was the lock
+                return False
+            raise
+        session.held.pop(key, None)
         return unlocked

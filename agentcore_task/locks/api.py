@@ -26,6 +26,7 @@ __all__ = [
     "check_backend_name",
     "get_backend",
     "is_task_locked",
+    "lock_is_held",
     "log_backend_failure",
     "release_task_lock",
 ]
@@ -147,6 +148,31 @@ def is_task_locked(lock_name: str, *, backend: str | None = None) -> bool:
     implementation = get_backend(backend)
     try:
         return implementation.is_locked(lock_name)
+    except LockBackendError as exc:
+        log_backend_failure("check", lock_name, implementation, exc)
+        return False
+
+
+def lock_is_held(lock_name: str, *, backend: str | None = None) -> bool:
+    """Tell whether the calling thread still holds the lock ``lock_name`` ("held by me").
+
+    Unlike :func:`is_task_locked` (held by anybody), this asks the server whether the lock
+    is still this thread's: False once a cache lock expired or was force-released, or once
+    the advisory lock's session was lost (terminated, server restarted, failover), after which
+    another run may hold it. A long task can call it between steps and stop early: locks
+    give no fencing, nothing stops a body that goes on after losing its lock.
+
+    Returns:
+        True when the calling thread holds it; False otherwise or when the backend is down
+        (logged).
+
+    Raises:
+        TypeError, ValueError: a bad argument.
+    """
+    check_lock_name(lock_name)
+    implementation = get_backend(backend)
+    try:
+        return implementation.is_held(lock_name, owner_token())
     except LockBackendError as exc:
         log_backend_failure("check", lock_name, implementation, exc)
         return False

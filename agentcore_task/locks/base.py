@@ -52,6 +52,10 @@ class LockBackend(Protocol):
         """Tell whether anybody holds the lock right now."""
         ...
 
+    def is_held(self, lock_name: str, owner: str) -> bool:
+        """Tell whether ``owner`` holds the lock right now (checked with the server)."""
+        ...
+
 
 _HOSTNAME = socket.gethostname()
 _thread_state = threading.local()

@@ -9,12 +9,23 @@ runs out between the read and the delete and another owner takes it in that inst
 delete removes the newcomer's lock.
 
 The timeout is the TTL: a holder that dies without releasing blocks the name until then.
+
+Each acquire stores ``"<owner token>#<random>"``: the owner's releases match the token part,
+and an acquire that failed (Redis stalled or the network timed out after the ``SET`` was
+sent, which Redis may still execute when it resumes) can be undone exactly, by a
+compare-and-delete of that one value. It is tried at once, and again on the next call of
+this process, so a stall never leaves a lock nobody owns for the whole TTL; the random part
+means the undo can never delete a lock the same thread took later.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import secrets
+import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,25 +42,40 @@ if TYPE_CHECKING:
 
 __all__ = ["KEY_PREFIX", "CacheLockBackend", "cache_key"]
 
+logger = logging.getLogger("agentcore_task.locks")
+
 KEY_PREFIX = "agentcore_task:lock:"
+HASHED_PREFIX = "sha256:"
+"""Hashed keys live under ``KEY_PREFIX + HASHED_PREFIX``, where no readable key ever does."""
 # Names that are short and plain ASCII are kept readable in the key; anything else is hashed,
 # so that every cache (memcached: at most 250 bytes, no spaces or control characters) takes it.
 _MAX_PLAIN_NAME = 150
 _PLAIN_NAME = re.compile(r"[!-~]+")
 
+# Deletes the key when its value is ARGV[1] (one acquire's exact value) or starts with
+# ARGV[1] .. '#' (any acquire of the owner token ARGV[1]).
 _RELEASE_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+local value = redis.call('get', KEYS[1])
+if value and (value == ARGV[1] or string.sub(value, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '#')
+then
     return redis.call('del', KEYS[1])
 end
 return 0
 """
+_SEPARATOR = "#"
 
 
 def cache_key(lock_name: str) -> str:
-    """Return the cache key of a lock (before the cache's own prefix and version)."""
-    if len(lock_name) <= _MAX_PLAIN_NAME and _PLAIN_NAME.fullmatch(lock_name):
+    """Return the cache key of a lock (before the cache's own prefix and version).
+
+    A short plain-ASCII name is kept readable; any other name, and any name that itself
+    starts with ``sha256:``, is hashed. So the readable name ``"sha256:<hex>"`` can never
+    land on the key that another, hashed name maps to.
+    """
+    plain = len(lock_name) <= _MAX_PLAIN_NAME and _PLAIN_NAME.fullmatch(lock_name)
+    if plain and not lock_name.startswith(HASHED_PREFIX):
         return KEY_PREFIX + lock_name
-    return KEY_PREFIX + "sha256:" + _sha256(lock_name)
+    return KEY_PREFIX + HASHED_PREFIX + _sha256(lock_name)
 
 
 def _sha256(text: str) -> str:
@@ -88,6 +114,76 @@ def _release(client: Any, key: str, owner: str) -> bool:
     return bool(_release_script(keys=[key], args=[owner], client=client))
 
 
+def _held_by(value: Any, owner: str) -> bool:
+    """Tell whether a stored lock value is ``owner``'s (the exact value, or its token)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return isinstance(value, str) and (value == owner or value.startswith(owner + _SEPARATOR))
+
+
+def _compare_and_delete(cache: BaseCache, key: str, owner: str) -> bool:
+    """Delete the lock's key if :func:`_held_by` ``owner``; True when it did."""
+    client = _redis_client(cache)
+    if client is not None:
+        return _release(client, cache.make_key(key), owner)
+    if not _held_by(cache.get(key), owner):
+        return False
+    cache.delete(key)
+    return True
+
+
+# Acquires that failed after their SET may have been sent: (alias, key, exact value) -> the
+# monotonic time after which the TTL has expired the key anyway.
+_stalled: dict[tuple[str, str, str], float] = {}
+_stalled_mutex = threading.Lock()
+
+
+def _undo_failed_acquire(alias: str, cache: BaseCache, key: str, value: str, ttl: int) -> None:
+    """Delete what a failed acquire may have stored, at once; remember it if that fails too."""
+    try:
+        if _compare_and_delete(cache, key, value):
+            logger.warning(
+                "agentcore_task deleted the cache lock key %r its failed acquire had stored",
+                key,
+            )
+            return
+    except Exception:
+        logger.debug("agentcore_task could not undo a failed lock acquire yet", exc_info=True)
+    with _stalled_mutex:
+        _stalled[(alias, key, value)] = time.monotonic() + ttl
+
+
+def _retry_undo(alias: str, cache: BaseCache, *, key: str | None = None) -> None:
+    """Undo remembered failed acquires on ``alias`` (only those of ``key``, if given).
+
+    Each is tried once per call; one that fails again stays for the next call. Never raises.
+    """
+    if not _stalled:
+        return
+    now = time.monotonic()
+    with _stalled_mutex:
+        mine = [e for e in _stalled if e[0] == alias and (key is None or e[1] == key)]
+        # Taken out while tried, so two threads do not both try one; a past deadline means
+        # the TTL ran out and the server dropped the key itself.
+        due = [(entry, _stalled.pop(entry)) for entry in mine]
+        due = [(entry, deadline) for entry, deadline in due if deadline > now]
+    for number, (entry, _deadline) in enumerate(due):
+        _alias, stalled_key, value = entry
+        try:
+            if _compare_and_delete(cache, stalled_key, value):
+                logger.warning(
+                    "agentcore_task deleted the cache lock key %r a stalled acquire had stored "
+                    "after it timed out",
+                    stalled_key,
+                )
+        except Exception:
+            with _stalled_mutex:
+                for left, deadline in due[number:]:
+                    _stalled.setdefault(left, deadline)
+            logger.debug("agentcore_task could not undo a stalled lock acquire yet", exc_info=True)
+            return
+
+
 @contextmanager
 def _backend_errors(cache_alias: str) -> Iterator[None]:
     """Turn whatever the cache client raises (connection refused, timeout) into one error."""
@@ -105,33 +201,44 @@ class CacheLockBackend:
     name = "cache"
 
     def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
-        """Store ``owner`` under the lock's key unless a value is there, with TTL ``timeout``."""
+        """Store a value of ``owner`` under the lock's key unless one is there, TTL ``timeout``.
+
+        On failure, what the attempt may have stored is deleted at once or, if the server
+        still does not answer, on a later call (see the module's docstring).
+        """
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
-        with _backend_errors(alias):
-            client = _redis_client(cache)
-            if client is not None:
-                full_key = cache.make_key(key)
-                return bool(client.set(full_key, owner, nx=True, px=timeout * 1000))
-            return bool(cache.add(key, owner, timeout))
+        _retry_undo(alias, cache, key=key)
+        value = f"{owner}{_SEPARATOR}{secrets.token_hex(8)}"
+        try:
+            with _backend_errors(alias):
+                client = _redis_client(cache)
+                if client is not None:
+                    full_key = cache.make_key(key)
+                    taken = bool(client.set(full_key, value, nx=True, px=timeout * 1000))
+                else:
+                    taken = bool(cache.add(key, value, timeout))
+        except LockBackendError:
+            _undo_failed_acquire(alias, cache, key, value, timeout)
+            raise
+        _retry_undo(alias, cache)
+        return taken
 
     def release(self, lock_name: str, owner: str) -> bool:
-        """Delete the lock's key if its value is ``owner``."""
+        """Delete the lock's key if its value is one of ``owner``'s."""
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
+        _retry_undo(alias, cache, key=key)
         with _backend_errors(alias):
-            client = _redis_client(cache)
-            if client is not None:
-                return _release(client, cache.make_key(key), owner)
-            if cache.get(key) != owner:
-                return False
-            cache.delete(key)
-            return True
+            released = _compare_and_delete(cache, key, owner)
+        _retry_undo(alias, cache)
+        return released
 
     def force_release(self, lock_name: str) -> str | None:
         """Delete the lock's key whatever its value."""
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
+        _retry_undo(alias, cache, key=key)
         with _backend_errors(alias):
             client = _redis_client(cache)
             if client is not None:
@@ -149,10 +256,20 @@ class CacheLockBackend:
             holder = holder.decode("utf-8", "replace")
         return f"deleted the cache key held by owner {holder!r}"
 
+    def is_held(self, lock_name: str, owner: str) -> bool:
+        """Tell whether the lock's key holds one of ``owner``'s values (not expired)."""
+        alias = conf.lock_cache_alias()
+        cache, key = caches[alias], cache_key(lock_name)
+        with _backend_errors(alias):
+            client = _redis_client(cache)
+            value = client.get(cache.make_key(key)) if client is not None else cache.get(key)
+        return _held_by(value, owner)
+
     def is_locked(self, lock_name: str) -> bool:
         """Tell whether the lock's key exists (an expired key does not)."""
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
+        _retry_undo(alias, cache, key=key)
         with _backend_errors(alias):
             client = _redis_client(cache)
             if client is not None:

@@ -3,17 +3,23 @@
 The lock name is the decorator's ``lock_name``, or, with ``lock_param``, that name scoped to
 the value the call passes for that parameter, found by binding the call to the function's
 signature: positional or keyword, defaults applied, and ``self`` of a ``bind=True`` Celery
-task is just the first parameter. Put the decorator beneath ``@shared_task``/``@app.task``.
+task is just the first parameter. The value enters the name only as a hash of its canonical,
+type-tagged encoding (:func:`lock_name_for_value`). Put the decorator beneath
+``@shared_task``/``@app.task``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import functools
 import hashlib
 import inspect
 import json
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, ParamSpec, TypedDict, TypeVar
 
 from django.dispatch import Signal
@@ -43,9 +49,6 @@ and ``message`` (its ``error``). Automatic tracking listens, so that the skipped
 says REVOKED rather than the success its return value would otherwise be recorded as.
 """
 
-MAX_VALUE_CHARS = 64
-"""Longer encoded parameter values are replaced by a hash in the lock name."""
-
 
 class SkippedResult(TypedDict):
     """What a decorated call returns instead of running its body."""
@@ -57,23 +60,85 @@ class SkippedResult(TypedDict):
 
 
 def lock_name_for_value(lock_name: str, lock_param: str, value: Any) -> str:
-    """Return the lock name of one parameter value: ``"<lock_name>:<lock_param>=<value>"``.
+    """Return the lock name of one parameter value: ``"<lock_name>:<lock_param>=sha256:<hex>"``.
 
-    The value is written as JSON (``7``, ``"abc"``, ``false``, ``null``), so values of
-    different types never share a lock, falsy ones included; objects JSON cannot write use
-    ``str()``. An encoding longer than :data:`MAX_VALUE_CHARS` becomes
-    ``sha256:<32 hex digits>`` of it.
+    The value is always hashed (32 hex digits of SHA-256), so a parameter that carries an
+    e-mail address or a token never reaches the cache key, the logs or the skipped result.
+    What is hashed is a canonical encoding tagged with the value's type: values of different
+    types never share a lock (``7``, ``"7"``, ``7.0``, ``Decimal("7")``, ``True``; a tuple
+    and the equal list; a UUID and its string), equal values of one type always do
+    (``Decimal("1.0")`` and ``Decimal("1.00")``; a dict in any key order; a set or frozenset
+    in any iteration order, in every process).
+
+    Raises:
+        TypeError: a value with no stable encoding: an object without its own ``__str__``
+            (its default text holds a memory address, different in every process), a
+            circular or too deeply nested container.
     """
     try:
-        text = json.dumps(
-            value, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":")
-        )
-    except (TypeError, ValueError):  # mixed-type dict keys, circular structures
-        text = repr(value)
-    if len(text) > MAX_VALUE_CHARS:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        text = f"sha256:{digest[:32]}"
-    return f"{lock_name}:{lock_param}={text}"
+        text = _canonical(value)
+    except RecursionError:
+        raise TypeError(
+            f"lock_param {lock_param!r}: the value is circular or nested too deeply to name a lock"
+        ) from None
+    except _NoCanonicalForm as error:
+        raise TypeError(
+            f"lock_param {lock_param!r}: a {error.args[0]} value has no stable lock name "
+            "(its text differs between processes); pass a str, number, UUID, date, or a "
+            "tuple, list, dict or set of those, e.g. the object's id"
+        ) from None
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{lock_name}:{lock_param}=sha256:{digest[:32]}"
+
+
+class _NoCanonicalForm(Exception):
+    """Raised inside :func:`_canonical` with the offending type's name."""
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _canonical(value: Any) -> str:
+    """Encode ``value`` as text that only equal values of the same type share."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, enum.Enum):
+        return f"enum:{_type_name(value)}:{_canonical(value.value)}"
+    if isinstance(value, int):
+        return f"int:{int(value)}"
+    if isinstance(value, float):
+        return f"float:{float(value)!r}"
+    if isinstance(value, str):
+        return "str:" + json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, Decimal):
+        return f"decimal:{value.normalize() if value.is_finite() else value}"
+    if isinstance(value, uuid.UUID):
+        return f"uuid:{value}"
+    if isinstance(value, dt.datetime):
+        return f"datetime:{value.isoformat()}"
+    if isinstance(value, dt.date):
+        return f"date:{value.isoformat()}"
+    if isinstance(value, dt.time):
+        return f"time:{value.isoformat()}"
+    if isinstance(value, dt.timedelta):
+        return f"timedelta:{value.days}:{value.seconds}:{value.microseconds}"
+    if isinstance(value, bytes | bytearray):
+        return f"bytes:{bytes(value).hex()}"
+    if isinstance(value, tuple):
+        return "tuple:[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, list):
+        return "list:[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, set | frozenset):
+        # Sorted by encoding: any mix of types orders the same way in every process.
+        return "set:[" + ",".join(sorted(_canonical(item) for item in value)) + "]"
+    if isinstance(value, Mapping):
+        pairs = sorted(f"{_canonical(k)}:{_canonical(v)}" for k, v in value.items())
+        return "dict:{" + ",".join(pairs) + "}"
+    if type(value).__str__ is not object.__str__ or type(value).__repr__ is not object.__repr__:
+        return f"object:{_type_name(value)}:{value}"
+    raise _NoCanonicalForm(_type_name(value))
 
 
 def _skipped(func: Callable[..., Any], name: str, reason: str, error: str) -> SkippedResult:
@@ -133,9 +198,9 @@ def _release_after_run(implementation: LockBackend, lock_name: str, owner: str) 
         return
     if not released:
         logger.warning(
-            "agentcore_task lock %r (%s backend) was no longer held when the task finished: "
-            "it expired (timeout shorter than the run?), was force-released or its session "
-            "was lost, so another run may have started meanwhile",
+            "agentcore_task lock lost while running; another run may have started: %r "
+            "(%s backend) was no longer held when the task finished (it expired, the timeout "
+            "being shorter than the run, was force-released, or its session was lost)",
             lock_name,
             implementation.name,
         )

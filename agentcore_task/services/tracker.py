@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore_task import conf
 from agentcore_task.db import fetch_execution
-from agentcore_task.jsonsafe import REDACTED, truncate_text
+from agentcore_task.jsonsafe import REDACTED, mask_credentials, truncate_text
 from agentcore_task.services import arguments, celery_sync, running_task
 from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
@@ -33,6 +33,16 @@ def _validate_percent(percent: object) -> int:
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
         raise ValueError(f"percent must be an int from 0 to 100, got {percent!r}")
     return percent
+
+
+def _stored_text(text: str | None, max_chars: int) -> str | None:
+    """Prepare error or traceback text: URL credentials masked (unless redaction is off), capped.
+
+    Masking comes first, so the cap never cuts a URL in half and leaves its password behind.
+    """
+    if text is not None and conf.redact_keys():
+        text = mask_credentials(text)
+    return truncate_text(text, max_chars)
 
 
 def _write(
@@ -112,8 +122,8 @@ class TaskTracker:
             "status": TaskStatus.validate(status),
             "set_result": result is not None,
             "result": json_param(result) if result is not None else None,
-            "error": truncate_text(error_text, max_chars),
-            "traceback": truncate_text(traceback_text, max_chars),
+            "error": _stored_text(error_text, max_chars),
+            "traceback": _stored_text(traceback_text, max_chars),
             "metadata": patch_param(patch),
         }
         return _write(f"set status {params['status']}", task_id, "update_status", params)
@@ -174,7 +184,7 @@ class TaskTracker:
         limit = conf.metadata_list_max_items() if max_items is None else max_items
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"max_items must be a positive int, got {limit!r}")
-        if key.lower() in conf.redact_keys():
+        if conf.redact_keys().is_secret(key):
             values = [REDACTED] * len(values)
         params = {
             "task_id": task_id,
@@ -226,7 +236,7 @@ def mark_skipped(
         "status": TaskStatus.REVOKED.value,
         "set_result": False,
         "result": None,
-        "error": truncate_text(message, conf.max_traceback_chars()),
+        "error": _stored_text(message, conf.max_traceback_chars()),
         "traceback": None,
         "metadata": patch_param({SKIPPED: True, SKIP_REASON: reason}),
     }

@@ -108,6 +108,35 @@ def test_staff_changes_the_config_and_is_recorded_as_the_updater(client_for, sta
     assert stored()["timeout_minutes"] is None
 
 
+def test_only_staff_see_who_last_changed_the_config(client_for, staff, alice, operator):
+    client_for(staff).patch(URL, {"retention_days": 7}, format="json")
+
+    assert client_for(staff).get(URL).json()["updated_by_username"] == "staff"
+    for user in (alice, operator):
+        body = client_for(user).get(URL).json()
+        assert body["retention_days"] == 7
+        assert body["updated_by_username"] is None, user.username
+    changed = client_for(operator).patch(URL, {"retention_days": 8}, format="json").json()
+    assert changed["updated_by_username"] is None
+
+
+@pytest.mark.parametrize(
+    "permission",
+    ["rest_framework.permissions.AllowAny", "rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+)
+def test_anonymous_readers_see_no_username(client_for, staff, settings, permission):
+    client_for(staff).patch(URL, {"retention_days": 9}, format="json")
+    settings.AGENTCORE_TASK_API_PERMISSION_CLASSES = [permission]
+
+    body = client_for(None).get(URL).json()
+    assert body["retention_days"] == 9
+    assert body["updated_by_username"] is None
+    assert client_for(None).patch(URL, {"retention_days": 5}, format="json").status_code in (
+        401,
+        403,
+    )
+
+
 def test_a_holder_of_the_change_permission_changes_the_config(client_for, operator):
     response = client_for(operator).patch(URL, {"timeout_minutes": 45}, format="json")
 

@@ -91,6 +91,7 @@ def test_every_lock_query_name_used_in_code_exists_in_sql():
         "advisory_try_lock",
         "advisory_unlock",
         "advisory_is_locked",
+        "advisory_held_here",
         "advisory_terminate_holders",
     }
     assert used <= set(queries())

@@ -139,6 +139,20 @@ def test_plain_names_stay_readable_in_the_cache_key():
     assert cache_key("import:feed_id=7") == "agentcore_task:lock:import:feed_id=7"
 
 
+def test_a_plain_name_never_lands_in_the_hashed_keys_namespace():
+    hashed_name = "x" * 400
+    forged = cache_key(hashed_name).removeprefix("agentcore_task:lock:")
+    assert forged.startswith("sha256:")
+    assert cache_key(forged) != cache_key(hashed_name), "the plain name took the hashed key"
+    assert cache_key(forged).startswith("agentcore_task:lock:sha256:")
+    assert acquire_task_lock(hashed_name, 60, backend="cache")
+    try:
+        assert acquire_task_lock(forged, 60, backend="cache"), "blocked by another name's lock"
+        assert release_task_lock(forged, backend="cache")
+    finally:
+        assert release_task_lock(hashed_name, backend="cache")
+
+
 @override_settings(CACHES=LOCMEM_CACHES)
 def test_other_caches_use_add_and_an_owner_checked_delete():
     name = unique_name()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
+import os
 import re
+import subprocess
+import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from agentcore_task.locks import is_task_locked, prevent_duplicate_task
+from agentcore_task.locks.cache import cache_key
 from agentcore_task.locks.decorator import lock_name_for_value
 from tests.lock_workers import fresh_lock_sessions, unique_name  # noqa: F401  (autouse fixture)
 
@@ -95,7 +102,7 @@ def test_positional_keyword_and_default_arguments_share_the_lock_of_their_value(
         return feed_id, mode
 
     with gate.holding(import_feed, 7):
-        assert is_task_locked(f"{name}:feed_id=7", backend=backend)
+        assert is_task_locked(lock_name_for_value(name, "feed_id", 7), backend=backend)
         assert is_skipped(import_feed(7))
         assert is_skipped(import_feed(feed_id=7))
         assert is_skipped(import_feed())
@@ -148,13 +155,13 @@ def test_a_celery_bind_true_task_is_locked_by_its_parameter(backend):
     @app.task(bind=True, name=f"tests.{name}")
     @prevent_duplicate_task(name, lock_param="feed_id", backend=backend)
     def import_feed(self: Any, feed_id: int) -> dict[str, Any]:
-        held = is_task_locked(f"{name}:feed_id={feed_id}", backend=backend)
+        held = is_task_locked(lock_name_for_value(name, "feed_id", feed_id), backend=backend)
         return {"task": self.name, "held": held}
 
     assert import_feed.run.__name__ == "import_feed"
     assert import_feed(5) == {"task": f"tests.{name}", "held": True}
     assert import_feed.apply(kwargs={"feed_id": 6}).get() == {"task": f"tests.{name}", "held": True}
-    assert not is_task_locked(f"{name}:feed_id=5", backend=backend)
+    assert not is_task_locked(lock_name_for_value(name, "feed_id", 5), backend=backend)
 
 
 def test_different_lock_params_never_share_a_lock(backend):
@@ -207,17 +214,133 @@ def test_long_and_structured_values_are_hashed_and_key_order_does_not_matter(bac
         assert build({**spec, "mode": "delta"}) == "built"
 
 
+@pytest.mark.parametrize(
+    ("value", "equal_other_type"),
+    [
+        (Decimal("7"), "7"),
+        (Decimal("7"), 7),
+        (uuid.UUID(int=5), str(uuid.UUID(int=5))),
+        ((1, 2), [1, 2]),
+        (7, 7.0),
+        (1, True),
+        (frozenset({1}), (1,)),
+        (dt.date(2026, 1, 2), "2026-01-02"),
+        (b"ab", "ab"),
+    ],
+)
+def test_equal_values_of_different_types_never_share_a_lock(backend, value, equal_other_type):
+    gate, name = Gate(), unique_name()
+
+    @prevent_duplicate_task(name, lock_param="v", backend=backend)
+    def work(v: Any) -> str:
+        gate.wait_here()
+        return "ran"
+
+    assert lock_name_for_value(name, "v", value) != lock_name_for_value(name, "v", equal_other_type)
+    with gate.holding(work, value):
+        assert is_skipped(work(value))
+        assert work(equal_other_type) == "ran", f"{equal_other_type!r} blocked by {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (Decimal("1.0"), Decimal("1.00")),
+        ({"b": 1, "a": 2}, {"a": 2, "b": 1}),
+        ({3, "x", 1.5, None, (1, 2)}, {(1, 2), None, 1.5, "x", 3}),
+        (frozenset({"a", "b"}), {"b", "a"}),
+        ({"k": {2, 1}}, {"k": {1, 2}}),
+    ],
+)
+def test_equal_values_of_one_type_share_a_lock(one, other):
+    assert lock_name_for_value("n", "p", one) == lock_name_for_value("n", "p", other)
+
+
+SET_NAME_SCRIPT = (
+    "from agentcore_task.locks.decorator import lock_name_for_value as f; "
+    "print(f('n', 'p', {'alpha', 'beta', 'gamma', 'delta', 3, (1, 'x'), None, 2.5}))"
+)
+
+
+def test_a_set_value_gives_the_same_lock_name_in_every_process():
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", SET_NAME_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in (1, 2, 3, 4, 5, 6)
+    }
+    assert len(names) == 1, names
+
+
+class NoText:
+    pass
+
+
+@pytest.mark.parametrize("value", [NoText(), object(), [NoText()], {"k": {1: NoText()}}])
+def test_a_value_without_a_stable_text_is_a_clear_type_error(backend, value):
+    @prevent_duplicate_task(unique_name(), lock_param="v", backend=backend)
+    def work(v: Any) -> str:
+        return "ran"
+
+    with pytest.raises(TypeError, match=r"lock_param 'v'.*(NoText|object)"):
+        work(value)
+
+
+def test_a_circular_value_is_a_clear_type_error():
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(TypeError, match="circular"):
+        lock_name_for_value("n", "p", circular)
+
+
+def test_objects_with_their_own_text_are_named_by_type_and_text():
+    class Feed:
+        def __init__(self, pk: int) -> None:
+            self.pk = pk
+
+        def __str__(self) -> str:
+            return f"feed {self.pk}"
+
+    assert lock_name_for_value("n", "p", Feed(1)) == lock_name_for_value("n", "p", Feed(1))
+    assert lock_name_for_value("n", "p", Feed(1)) != lock_name_for_value("n", "p", "feed 1")
+
+
+SECRET_VALUE = "ann@example.com:s3cr3t-token"
+
+
+def test_the_raw_value_never_reaches_the_key_the_logs_or_the_skipped_result(backend, caplog):
+    gate, name = Gate(), unique_name()
+
+    @prevent_duplicate_task(name, lock_param="token", backend=backend)
+    def work(token: str) -> str:
+        gate.wait_here()
+        return "ran"
+
+    lock_name = lock_name_for_value(name, "token", SECRET_VALUE)
+    assert SECRET_VALUE not in lock_name and "s3cr3t" not in cache_key(lock_name)
+    with caplog.at_level("DEBUG", logger="agentcore_task"), gate.holding(work, SECRET_VALUE):
+        skipped = work(SECRET_VALUE)
+    assert is_skipped(skipped)
+    assert "s3cr3t" not in repr(skipped)
+    assert "s3cr3t" not in caplog.text
+    assert lock_name in skipped["error"]
+
+
 def test_the_body_raising_releases_the_lock_and_the_error_reaches_the_caller(backend):
     name = unique_name()
 
     @prevent_duplicate_task(name, lock_param="n", backend=backend)
     def fail(n: int) -> None:
-        assert is_task_locked(f"{name}:n={n}", backend=backend)
+        assert is_task_locked(lock_name_for_value(name, "n", n), backend=backend)
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         fail(1)
-    assert not is_task_locked(f"{name}:n=1", backend=backend)
+    assert not is_task_locked(lock_name_for_value(name, "n", 1), backend=backend)
 
 
 def test_a_call_that_does_not_fit_the_signature_gets_pythons_own_type_error():
