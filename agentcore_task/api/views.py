@@ -278,7 +278,10 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         """
         rows = scope_list(TaskExecution.objects.all(), request)
         params = request.query_params
-        filters = {name: params[name] for name in FILTERS if name in params}
+        # ``status`` may be repeated (OR); every other filter takes one value, the last one.
+        filters: dict[str, Any] = {name: params[name] for name in FILTERS if name in params}
+        if "status" in params:
+            filters["status"] = params.getlist("status")
         try:
             stats = get_task_stats(
                 granularity=params.get("granularity"),

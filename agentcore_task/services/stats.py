@@ -117,7 +117,7 @@ def get_task_stats(
     granularity: str | None = None,
     include: str | Iterable[str] | None = None,
     *,
-    status: str | None = None,
+    status: str | Iterable[str] | None = None,
     search: str | None = None,
     metadata: Any = None,
     task_kwargs: Any = None,
