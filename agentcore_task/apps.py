@@ -12,10 +12,15 @@ class AgentcoreTaskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from celery.signals import beat_init
+
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
         from agentcore_task.autotrack import connect_signals
         from agentcore_task.beat import merge_beat_schedule
+        from agentcore_task.beat_scheduler import on_beat_init
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
 
         connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
         merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE
+        # Under django_celery_beat's DatabaseScheduler, our PeriodicTask rows instead.
+        beat_init.connect(on_beat_init, weak=False, dispatch_uid="agentcore_task.beat_init")

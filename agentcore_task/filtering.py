@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import django_filters
-from django_filters.fields import MultipleChoiceField as FilterMultipleChoiceField
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters.fields import MultipleChoiceField as FilterMultipleChoiceField
 
 from agentcore_task.models import TaskExecution
 from agentcore_task.status import TaskStatus

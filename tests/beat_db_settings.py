@@ -13,3 +13,7 @@ from tests.settings import DATABASES, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "django_celery_beat"]
 DATABASES = {"default": {**DATABASES["default"], "NAME": os.environ["BEAT_DB_NAME"]}}
+
+# Set by a test to configure the scheduler in the settings rather than with ``beat -S``.
+if os.environ.get("BEAT_DB_SCHEDULER"):
+    CELERY_BEAT_SCHEDULER = os.environ["BEAT_DB_SCHEDULER"]

@@ -34,7 +34,8 @@ def rows(make_execution, alice, bob):
     ]:
         make_execution(task_id=task_id, created_by=alice, module="m")
         if status is not None:
-            TaskTracker.update_task_status(task_id, status, error="x" if status == "FAILURE" else None)
+            error = "x" if status == "FAILURE" else None
+            TaskTracker.update_task_status(task_id, status, error=error)
     make_execution(task_id="b-success", created_by=bob, module="m")
     TaskTracker.update_task_status("b-success", "SUCCESS")
 
