@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
 
 from agentcore_task.beat import CLEANUP_BEAT_KEY, MARK_TIMEOUT_BEAT_KEY
@@ -71,12 +72,18 @@ def run_beat(beat_env: dict[str, str]) -> Iterator[Callable[..., str]]:
     tick, stop it; return its log.
 
     ``scheduler_option=False`` leaves ``-S`` out (the settings then name the scheduler);
-    ``env`` adds environment variables.
+    ``schedule_file`` is where Celery's default scheduler keeps its state; ``env`` adds
+    environment variables.
     """
     started: list[subprocess.Popen[bytes]] = []
     log_dir = Path(tempfile.mkdtemp(prefix="agentcore-beat-"))
 
-    def run(app: str = "tests.celery_app", scheduler_option: bool = True, **env: str) -> str:
+    def run(
+        app: str = "tests.celery_app",
+        scheduler_option: bool = True,
+        schedule_file: Path | None = None,
+        **env: str,
+    ) -> str:
         log_path = log_dir / f"beat-{len(started)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -89,7 +96,7 @@ def run_beat(beat_env: dict[str, str]) -> Iterator[Callable[..., str]]:
                     "beat",
                     *(["-S", SCHEDULER] if scheduler_option else []),
                     "--loglevel=DEBUG",
-                    f"--schedule={log_dir / 'unused-schedule'}",
+                    f"--schedule={schedule_file or log_dir / 'unused-schedule'}",
                     "--max-interval=1",
                 ],
                 stdout=log,
@@ -237,3 +244,19 @@ def test_which_schedulers_count_as_django_celery_beats(step):
     assert seen["merged"] == sorted([CLEANUP_BEAT_KEY, MARK_TIMEOUT_BEAT_KEY])
     # The setting naming the scheduler (here by its alias) keeps them out in every process.
     assert step("detect", BEAT_DB_SCHEDULER="django")["merged"] == []
+
+
+def test_celery_s_default_scheduler_still_gets_the_merged_entries(step, run_beat, tmp_path):
+    """With django_celery_beat installed but not chosen, Beat runs our entries as before."""
+    import shelve
+
+    step("migrate")
+    schedule_file = tmp_path / "celerybeat-schedule"
+
+    run_beat(scheduler_option=False, schedule_file=schedule_file)
+
+    with shelve.open(str(schedule_file), flag="r") as state:
+        entries = dict(state["entries"])
+    assert entries[CLEANUP_BEAT_KEY].task == CLEANUP_TASK_NAME
+    assert str(entries[MARK_TIMEOUT_BEAT_KEY].schedule) == str(crontab(minute="*/30"))
+    assert step("snapshot")["tasks"] == {}  # and nothing was written to django_celery_beat
