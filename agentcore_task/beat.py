@@ -222,16 +222,18 @@ def merged_keys() -> set[str]:
 
 
 def sync_beat_schedule_to_database() -> dict[str, str]:
-    """Write the two entries into django_celery_beat's tables (its DatabaseScheduler).
+    """Rewrite the two entries' rows in django_celery_beat's tables from the configuration.
 
-    Idempotent: each job is one ``PeriodicTask`` named by its Beat key, pointing at a
+    Beat creates missing rows by itself and otherwise leaves them as an admin set them
+    (:mod:`agentcore_task.beat_scheduler`); call this to make the configuration win, e.g.
+    after changing a crontab in the settings: from a deploy step, a ``post_migrate`` handler
+    or a shell. Each job is one ``PeriodicTask`` named by its Beat key; its task, schedule
+    and ``enabled`` are set, its queue, arguments and other fields kept. The schedule is a
     ``CrontabSchedule`` (or an ``IntervalSchedule`` in hours, when the cleanup crontab does
-    not parse) that is reused when an identical one exists. The crontabs are the runtime
-    configuration's (database override, else the settings). A disabled job's task is kept
-    but disabled, so its history and admin edits survive a later re-enable; the saves notify
-    a running DatabaseScheduler (``PeriodicTasks.changed``), which picks them up without a
-    restart. Call it from a deploy step, a ``post_migrate`` handler or a shell; the runtime
-    configuration calls it whenever a crontab override changes.
+    not parse), reused when an identical one exists; the crontabs are the runtime
+    configuration's (database override, else the settings). A disabled job's row is kept but
+    disabled. Idempotent; the saves notify a running DatabaseScheduler
+    (``PeriodicTasks.changed``), which picks them up without a restart.
 
     Returns:
         Beat key → ``"created"``, ``"updated"``, ``"unchanged"``, ``"disabled"`` or
