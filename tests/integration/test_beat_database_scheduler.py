@@ -260,3 +260,16 @@ def test_celery_s_default_scheduler_still_gets_the_merged_entries(step, run_beat
     assert entries[CLEANUP_BEAT_KEY].task == CLEANUP_TASK_NAME
     assert str(entries[MARK_TIMEOUT_BEAT_KEY].schedule) == str(crontab(minute="*/30"))
     assert step("snapshot")["tasks"] == {}  # and nothing was written to django_celery_beat
+
+
+def test_a_job_turned_off_in_the_settings_has_its_row_disabled_at_beat_start(step, run_beat):
+    step("migrate")
+    run_beat()
+    before = step("snapshot")["tasks"]
+
+    log = run_beat(BEAT_DB_CLEANUP_ENABLED="0")
+
+    tasks = step("snapshot")["tasks"]
+    assert tasks[CLEANUP_BEAT_KEY] == {**before[CLEANUP_BEAT_KEY], "enabled": False}  # kept
+    assert tasks[MARK_TIMEOUT_BEAT_KEY] == before[MARK_TIMEOUT_BEAT_KEY]
+    assert f"agentcore_task disabled the PeriodicTask {CLEANUP_BEAT_KEY!r}" in log
