@@ -12,11 +12,13 @@ class AgentcoreTaskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from celery.signals import beat_init
         from django.core.signals import request_finished, request_started
 
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
         from agentcore_task.autotrack import connect_signals
         from agentcore_task.beat import merge_beat_schedule
+        from agentcore_task.beat_scheduler import on_beat_init
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
         from agentcore_task.transactions import close_own_connections
 
@@ -24,3 +26,5 @@ class AgentcoreTaskConfig(AppConfig):
         for signal in (request_started, request_finished):
             signal.connect(close_own_connections, dispatch_uid="agentcore_task.own_connections")
         merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE
+        # Under django_celery_beat's DatabaseScheduler, our PeriodicTask rows instead.
+        beat_init.connect(on_beat_init, weak=False, dispatch_uid="agentcore_task.beat_init")

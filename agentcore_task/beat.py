@@ -11,8 +11,10 @@ configures Celery otherwise adds them itself::
     app.conf.beat_schedule.update(get_mark_timeout_beat_schedule())
 
 The merge runs at start-up, before the database may be queried, so it reads the settings;
-the runtime configuration's crontab overrides (stored in the database) reach Beat through
-:func:`sync_beat_schedule_to_database` (django_celery_beat's DatabaseScheduler).
+the runtime configuration's crontab overrides (stored in the database) reach Beat only
+through django_celery_beat's DatabaseScheduler. Under that scheduler the merge adds nothing:
+its ``PeriodicTask`` rows are the schedule, see :mod:`agentcore_task.beat_scheduler`;
+:func:`sync_beat_schedule_to_database` rewrites them from the configuration on demand.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "get_cleanup_beat_schedule",
     "get_mark_timeout_beat_schedule",
     "merge_beat_schedule",
+    "merged_keys",
     "parse_crontab",
     "sync_beat_schedule_to_database",
 ]
@@ -50,6 +53,10 @@ MARK_TIMEOUT_TASK_NAME = "agentcore_task.adapters.django.tasks.mark_timed_out_ta
 MARK_TIMEOUT_FALLBACK_MINUTES = 30
 
 Entry = dict[str, Any]
+
+# What merge_beat_schedule() added in this process: at a DatabaseScheduler Beat's start, an
+# entry found here was imported over its row (beat_scheduler.on_beat_init repairs that).
+_merged: dict[str, Entry] = {}
 
 
 def parse_crontab(text: str) -> crontab:
@@ -176,7 +183,9 @@ def merge_beat_schedule() -> dict[str, Entry]:
 
     The project's own entry under one of our keys is kept untouched. The setting is created
     when missing and updated in place otherwise, so a Celery app that already holds the dict
-    sees the entries too.
+    sees the entries too. Nothing is added when this process's Beat runs django_celery_beat's
+    DatabaseScheduler, which would write the entries over its rows at every start
+    (:mod:`agentcore_task.beat_scheduler` looks after the rows instead).
 
     Raises:
         ImproperlyConfigured: ``CELERY_BEAT_SCHEDULE`` is not a dict.
@@ -189,26 +198,42 @@ def merge_beat_schedule() -> dict[str, Entry]:
         raise ImproperlyConfigured(
             f"CELERY_BEAT_SCHEDULE must be a dict, not {type(schedule).__name__}"
         )
+    from agentcore_task.beat_scheduler import database_scheduler_requested
+
+    if database_scheduler_requested():
+        logger.info(
+            "agentcore_task leaves its Beat entries out of CELERY_BEAT_SCHEDULE: this Beat runs "
+            "django_celery_beat's DatabaseScheduler, whose PeriodicTask rows are the schedule"
+        )
+        return {}
     added: dict[str, Entry] = {}
     for key, entry in {**get_cleanup_beat_schedule(), **get_mark_timeout_beat_schedule()}.items():
         if key in schedule:
             logger.info("agentcore_task keeps the project's own Beat entry %r", key)
             continue
         schedule[key] = added[key] = entry
+    _merged.update(added)
     return added
 
 
-def sync_beat_schedule_to_database() -> dict[str, str]:
-    """Write the two entries into django_celery_beat's tables (its DatabaseScheduler).
+def merged_keys() -> set[str]:
+    """Return the keys :func:`merge_beat_schedule` added in this process (not the project's)."""
+    return set(_merged)
 
-    Idempotent: each job is one ``PeriodicTask`` named by its Beat key, pointing at a
+
+def sync_beat_schedule_to_database() -> dict[str, str]:
+    """Rewrite the two entries' rows in django_celery_beat's tables from the configuration.
+
+    Beat creates missing rows by itself and otherwise leaves them as an admin set them
+    (:mod:`agentcore_task.beat_scheduler`); call this to make the configuration win, e.g.
+    after changing a crontab in the settings: from a deploy step, a ``post_migrate`` handler
+    or a shell. Each job is one ``PeriodicTask`` named by its Beat key; its task, schedule
+    and ``enabled`` are set, its queue, arguments and other fields kept. The schedule is a
     ``CrontabSchedule`` (or an ``IntervalSchedule`` in hours, when the cleanup crontab does
-    not parse) that is reused when an identical one exists. The crontabs are the runtime
-    configuration's (database override, else the settings). A disabled job's task is kept
-    but disabled, so its history and admin edits survive a later re-enable; the saves notify
-    a running DatabaseScheduler (``PeriodicTasks.changed``), which picks them up without a
-    restart. Call it from a deploy step, a ``post_migrate`` handler or a shell; the runtime
-    configuration calls it whenever a crontab override changes.
+    not parse), reused when an identical one exists; the crontabs are the runtime
+    configuration's (database override, else the settings). A disabled job's row is kept but
+    disabled. Idempotent; the saves notify a running DatabaseScheduler
+    (``PeriodicTasks.changed``), which picks them up without a restart.
 
     Returns:
         Beat key → ``"created"``, ``"updated"``, ``"unchanged"``, ``"disabled"`` or

@@ -1,7 +1,9 @@
-"""Write one Beat entry into django_celery_beat's tables (for its DatabaseScheduler).
+"""Write our Beat entries into django_celery_beat's tables (for its DatabaseScheduler).
 
-Imported only by :func:`agentcore_task.beat.sync_beat_schedule_to_database`, after it has
-checked that django_celery_beat is installed: it is an optional dependency.
+Imported only after a check that django_celery_beat is installed (it is an optional
+dependency), by :func:`agentcore_task.beat.sync_beat_schedule_to_database` and by
+:mod:`agentcore_task.beat_scheduler`. Every write saves through the model, not a bulk update,
+so that django_celery_beat's signals tell a running scheduler that the schedule changed.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from celery.schedules import crontab
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 
@@ -37,6 +39,64 @@ def _interval_row(every: dt.timedelta) -> IntervalSchedule:
     return row or IntervalSchedule.objects.create(**spec)
 
 
+_NO_OTHER_LINKS: dict[str, Any] = {"solar_id": None, "clocked_id": None}
+
+
+def _schedule_fields(schedule: crontab | dt.timedelta) -> dict[str, Any]:
+    """Return the PeriodicTask's four schedule links for ``schedule`` (one set, three None)."""
+    if isinstance(schedule, crontab):
+        return {"crontab_id": _crontab_row(schedule).pk, "interval_id": None, **_NO_OTHER_LINKS}
+    return {"crontab_id": None, "interval_id": _interval_row(schedule).pk, **_NO_OTHER_LINKS}
+
+
+def create_periodic_task(name: str, entry: dict[str, Any]) -> PeriodicTask | None:
+    """Create the PeriodicTask ``name`` from a Beat entry unless it exists; return it if created.
+
+    An existing row is left exactly as it is: whatever an admin changed in it stays.
+    """
+    if PeriodicTask.objects.filter(name=name).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return PeriodicTask.objects.create(
+                name=name, task=entry["task"], enabled=True, **_schedule_fields(entry["schedule"])
+            )
+    except IntegrityError:  # another process created it in the meantime: theirs stays
+        return None
+
+
+def set_periodic_task_schedule(name: str, entry: dict[str, Any]) -> str:
+    """Point the PeriodicTask ``name`` at the entry's schedule; create it when missing.
+
+    Only the schedule changes: ``enabled``, the queue, the arguments and everything else an
+    admin may have set are kept. Returns ``"created"``, ``"updated"`` or ``"unchanged"``.
+    """
+    with transaction.atomic():
+        task = PeriodicTask.objects.select_for_update().filter(name=name).first()
+        if task is None:
+            create_periodic_task(name, entry)
+            return "created"
+        wanted = _schedule_fields(entry["schedule"])
+        changed = {field: value for field, value in wanted.items() if getattr(task, field) != value}
+        if not changed:
+            return "unchanged"
+        for field, value in changed.items():
+            setattr(task, field, value)
+        task.save()
+        return "updated"
+
+
+def disable_periodic_task(name: str) -> bool:
+    """Disable the PeriodicTask ``name`` if it exists and is enabled; tell whether it was."""
+    with transaction.atomic():
+        task = PeriodicTask.objects.select_for_update().filter(name=name, enabled=True).first()
+        if task is None:
+            return False
+        task.enabled = False
+        task.save()
+        return True
+
+
 def write_periodic_task(name: str, entry: dict[str, Any] | None) -> str:
     """Create, update or disable the PeriodicTask ``name``; say which (or ``"unchanged"``).
 
@@ -54,14 +114,10 @@ def write_periodic_task(name: str, entry: dict[str, Any] | None) -> str:
             task.enabled = False
             task.save()
             return "disabled"
-        schedule = entry["schedule"]
         wanted: dict[str, Any] = {
             "task": entry["task"],
             "enabled": True,
-            "crontab_id": _crontab_row(schedule).pk if isinstance(schedule, crontab) else None,
-            "interval_id": None if isinstance(schedule, crontab) else _interval_row(schedule).pk,
-            "solar_id": None,
-            "clocked_id": None,
+            **_schedule_fields(entry["schedule"]),
         }
         if task is None:
             PeriodicTask.objects.create(name=name, **wanted)

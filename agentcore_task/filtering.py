@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters.fields import MultipleChoiceField as FilterMultipleChoiceField
 
 from agentcore_task.models import TaskExecution
 from agentcore_task.status import TaskStatus
@@ -168,6 +170,47 @@ class NulFreeCharField(forms.CharField):
         return text
 
 
+class StatusesField(FilterMultipleChoiceField):
+    """One or more statuses: repeated values, comma-separated ones, or a mix of both.
+
+    ``?status=SUCCESS&status=FAILURE``, ``?status=SUCCESS,FAILURE`` and, from Python,
+    ``"SUCCESS,FAILURE"`` or ``["SUCCESS", "FAILURE"]`` all mean the same thing, so that a
+    client never has to know which spelling a server expects. Blank items are ignored;
+    nothing but blanks is no filter. An unknown status is an error naming it.
+    """
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in (None, ""):
+            return []
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, bytes | Mapping) or not isinstance(items, Iterable):
+            raise forms.ValidationError(
+                "Enter one or more statuses, repeated or separated by commas.", code="invalid_list"
+            )
+        statuses: list[str] = []
+        for item in list(items):
+            for part in str(item).split(","):
+                part = part.strip()
+                if part and part not in statuses:
+                    statuses.append(part)
+        return statuses
+
+
+class StatusFilter(django_filters.MultipleChoiceFilter):
+    """``status IN (…)``: any of the given statuses (OR), one btree lookup."""
+
+    field_class = StatusesField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("distinct", False)  # one table, no join: DISTINCT would only cost
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: list[str]) -> QuerySet[Any]:
+        if not value:
+            return qs
+        return qs.filter(status__in=value)
+
+
 class TextFilter(django_filters.CharFilter):
     field_class = NulFreeCharField
 
@@ -205,7 +248,11 @@ class TaskExecutionFilter(django_filters.FilterSet):
 
     module = TextFilter(help_text="Exact module, e.g. myapp.")
     task_name = TextFilter(help_text="Exact dotted task name.")
-    status = django_filters.ChoiceFilter(choices=TaskStatus.choices, help_text="One status.")
+    status = StatusFilter(
+        choices=TaskStatus.choices,
+        help_text="One or more statuses (any of them): repeat the parameter "
+        "(status=SUCCESS&status=FAILURE) or separate them by commas (status=SUCCESS,FAILURE).",
+    )
     created_by = UserIdFilter(field_name="created_by_id", help_text="User id of the creator.")
     start_date = DateBoundFilter(
         upper=False,

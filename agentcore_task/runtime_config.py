@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -356,7 +357,8 @@ def update_runtime_config(*, user: Any = None, **changes: object) -> RuntimeConf
     The write is one ``INSERT … ON CONFLICT (id) DO UPDATE`` of the named columns, so two
     concurrent changes of different fields both survive. This process's cache is cleared at
     once and again at commit; other processes see the change when their cache expires. A
-    change of a crontab is pushed to django_celery_beat's tables, when installed, at commit.
+    change of a crontab moves that job's django_celery_beat row (when installed) to the new
+    schedule at commit, and changes nothing else in it.
     """
     cleaned = _validated(changes)
     updated_by_id = _user_pk(user)
@@ -372,8 +374,9 @@ def update_runtime_config(*, user: Any = None, **changes: object) -> RuntimeConf
         )
         clear_cache()
         transaction.on_commit(clear_cache, using=alias)
-        if CRONTAB_FIELDS & cleaned.keys():
-            transaction.on_commit(_sync_beat, using=alias)
+        changed_crontabs = sorted(CRONTAB_FIELDS & cleaned.keys())
+        if changed_crontabs:
+            transaction.on_commit(functools.partial(_sync_beat, changed_crontabs), using=alias)
         config = get_runtime_config(fresh=True)
     logger.info(
         "agentcore_task runtime configuration changed by user %s: %s", updated_by_id, cleaned
@@ -381,19 +384,20 @@ def update_runtime_config(*, user: Any = None, **changes: object) -> RuntimeConf
     return config
 
 
-def _sync_beat() -> None:
-    """Push the new crontabs to django_celery_beat's tables, when the project uses it.
+def _sync_beat(fields: list[str]) -> None:
+    """Move the changed jobs' django_celery_beat rows to the new crontabs, when it is used.
 
     Beat's static schedule (``CELERY_BEAT_SCHEDULE``) is built from the settings when the
     process starts, so without django_celery_beat the crontab overrides never reach Beat.
-    With its DatabaseScheduler, Beat notices the changed rows by itself. The config change is
-    committed already: a failed sync is logged, not raised.
+    With its DatabaseScheduler, Beat notices the changed rows by itself. Only the schedule of
+    the jobs whose crontab changed is written: an admin's other edits of the rows stay. The
+    config change is committed already: a failed push is logged, not raised.
     """
     if not apps.is_installed("django_celery_beat"):
         return
-    from agentcore_task.beat import sync_beat_schedule_to_database
+    from agentcore_task.beat_scheduler import push_crontab_change
 
     try:
-        sync_beat_schedule_to_database()
+        push_crontab_change(fields)
     except Exception:
-        logger.exception("agentcore_task could not sync the new crontabs to django_celery_beat")
+        logger.exception("agentcore_task could not push the new crontabs to django_celery_beat")

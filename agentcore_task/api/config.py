@@ -225,8 +225,10 @@ class RuntimeConfigView(APIView):
         """Set (or, with null, clear) overrides: every field is checked before any is written.
 
         Needs staff status or ``agentcore_task.change_taskruntimeconfig``. Other processes
-        see the change within ``AGENTCORE_TASK_CONFIG_CACHE_SECONDS``; a crontab change
-        reaches Beat at its next start, or at once with django_celery_beat.
+        see the change within ``AGENTCORE_TASK_CONFIG_CACHE_SECONDS``. A crontab change
+        reaches Beat only through django_celery_beat's DatabaseScheduler: it moves that job's
+        PeriodicTask to the new schedule at once (nothing else in the row changes) and Beat
+        keeps it across restarts. Celery's default scheduler runs the settings' crontabs.
         """
         body = RuntimeConfigPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)

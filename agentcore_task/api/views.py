@@ -62,7 +62,8 @@ LIST_PARAMETERS = [
         "my_tasks",
         OpenApiTypes.STR,
         description="'false' (or 0/no/off) lists every user's executions: needs staff status "
-        "or agentcore_task.view_all_taskexecution. Anything else: your own.",
+        "or agentcore_task.view_all_taskexecution. Anything else, or absent: your own, "
+        "even for a superuser.",
     ),
     OpenApiParameter(
         "include_metadata",
@@ -138,7 +139,9 @@ def _not_found(message: str) -> NotFound:
     retrieve=extend_schema(responses={200: TaskExecutionDetailSerializer, **ERRORS}),
 )
 class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
-    """Task executions, scoped to the requesting user unless they may see everyone's."""
+    """Task executions. The list shows the requesting user's own, staff and superusers too:
+    my_tasks=false (or created_by) asks for others', which needs staff status or
+    agentcore_task.view_all_taskexecution."""
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = TaskExecutionFilter
@@ -284,7 +287,10 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         """
         rows = scope_list(TaskExecution.objects.all(), request)
         params = request.query_params
-        filters = {name: params[name] for name in FILTERS if name in params}
+        # ``status`` may be repeated (OR); every other filter takes one value, the last one.
+        filters: dict[str, Any] = {name: params[name] for name in FILTERS if name in params}
+        if "status" in params:
+            filters["status"] = params.getlist("status")
         try:
             stats = get_task_stats(
                 granularity=params.get("granularity"),

@@ -17,8 +17,9 @@ def list_task_executions(**filters: Any) -> QuerySet[TaskExecution]:
     Accepts the REST list's filters — ``module``, ``task_name``, ``status``, ``created_by``
     (a user or a user id), ``start_date``, ``end_date``, ``search``, ``metadata``,
     ``task_kwargs``, ``task_args``, ``result`` and ``ordering`` — as Python values or as the
-    strings the API takes. ``None`` means "no filter". No user scoping is applied: that is the
-    caller's decision.
+    strings the API takes. ``status`` takes one status, a comma-separated string or a
+    collection of them (any of them matches). ``None`` means "no filter". No user scoping is
+    applied: that is the caller's decision.
 
     Raises:
         TypeError: an unknown filter name.

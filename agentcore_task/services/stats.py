@@ -117,7 +117,7 @@ def get_task_stats(
     granularity: str | None = None,
     include: str | Iterable[str] | None = None,
     *,
-    status: str | None = None,
+    status: str | Iterable[str] | None = None,
     search: str | None = None,
     metadata: Any = None,
     task_kwargs: Any = None,
@@ -128,10 +128,10 @@ def get_task_stats(
     """Count executions by status, module and task name in one SQL statement.
 
     The filters are the REST list's, as Python values or as the strings the API takes
-    (``None``: no filter). ``start_date``/``end_date`` bound ``created_at``, both inclusive;
-    a bare date is a whole day in the current time zone (``TIME_ZONE`` unless activated
-    otherwise). No user scoping is applied: pass ``queryset`` (e.g. a user's rows) to count
-    within it.
+    (``None``: no filter); ``status`` may name several (a comma string or a collection).
+    ``start_date``/``end_date`` bound ``created_at``, both inclusive; a bare date is a whole
+    day in the current time zone (``TIME_ZONE`` unless activated otherwise). No user
+    scoping is applied: pass ``queryset`` (e.g. a user's rows) to count within it.
 
     Args:
         granularity: ``hour``, ``day``, ``week`` (ISO, from Monday) or ``month`` adds

@@ -477,19 +477,24 @@ def test_the_schema_documents_get_and_patch(client_for, alice):
 
 
 @pytest.fixture
-def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
-    """Pretend django_celery_beat is installed; record each push (None: the push failed)."""
-    from agentcore_task import beat
+def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, list[str]]]:
+    """Pretend django_celery_beat is installed; record each push: what it saw, which fields.
 
-    pushes: list[int | None] = []
+    The real push, against django_celery_beat's tables and a real Beat, is tested in
+    tests/integration/test_beat_database_scheduler.py.
+    """
+    from agentcore_task import beat_scheduler
 
-    def push() -> dict[str, str]:
-        pushes.append(TaskRuntimeConfig.objects.get().retention_days)  # sees the commit
+    pushes: list[tuple[int | None, list[str]]] = []
+
+    def push(fields: list[str]) -> dict[str, str]:
+        # The push sees the committed row.
+        pushes.append((TaskRuntimeConfig.objects.get().retention_days, list(fields)))
         if len(pushes) > 1:
             raise RuntimeError("beat tables are locked")
         return {}
 
-    monkeypatch.setattr(beat, "sync_beat_schedule_to_database", push)
+    monkeypatch.setattr(beat_scheduler, "push_crontab_change", push)
     installed = runtime_config.apps.is_installed
     monkeypatch.setattr(
         runtime_config.apps,
@@ -505,7 +510,7 @@ def test_a_crontab_change_is_pushed_to_django_celery_beat_after_commit(beat_push
     assert beat_pushes == []
 
     update_runtime_config(retention_days=6, cleanup_crontab="0 4 * * *")
-    assert beat_pushes == [6]
+    assert beat_pushes == [(6, ["cleanup_crontab"])]  # only the job whose crontab changed
 
     with caplog.at_level(logging.ERROR, logger="agentcore_task"):
         config = update_runtime_config(mark_timeout_crontab="*/10 * * * *")

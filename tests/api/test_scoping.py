@@ -90,3 +90,13 @@ def test_my_tasks_refuses_someone_elses_created_by(client_for, alice, bob, rows)
 def test_permission_classes_come_from_the_setting(client_for, rows, settings):
     settings.AGENTCORE_TASK_API_PERMISSION_CLASSES = ["rest_framework.permissions.IsAdminUser"]
     assert client_for(rows["alice"].created_by).get(BASE).status_code == 403
+
+
+def test_a_superusers_default_list_and_stats_are_their_own_rows(client_for, make_user, rows):
+    """As the README says: a superuser, too, needs my_tasks=false to see everyone's rows."""
+    root = make_user(username="root", is_staff=True, is_superuser=True)
+    client = client_for(root)
+    assert ids(client.get(BASE)) == set()
+    assert client.get(BASE + "stats/").json()["total"] == 0
+    assert len(ids(client.get(BASE + "?my_tasks=false"))) == 3
+    assert client.get(BASE + "stats/?my_tasks=false").json()["total"] == 3

@@ -9,11 +9,9 @@ import os
 import subprocess
 import sys
 
-import psycopg
 import pytest
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from django.test.utils import override_settings
 
 from agentcore_task.beat import (
@@ -177,28 +175,6 @@ def test_django_setup_merges_the_entries_and_celery_sees_them_and_the_tasks(spel
 def test_syncing_to_the_database_without_django_celery_beat_names_the_fix():
     with pytest.raises(ImproperlyConfigured, match="pip install django-celery-beat"):
         sync_beat_schedule_to_database()
-
-
-@pytest.fixture
-def beat_database(django_db_setup):
-    """A database of its own for django_celery_beat's tables; dropped afterwards."""
-    settings_dict = connection.settings_dict
-    name = f"{settings_dict['NAME']}_beat"
-    params = {
-        "dbname": "postgres",
-        "user": settings_dict["USER"],
-        "host": settings_dict["HOST"],
-        "port": settings_dict["PORT"] or 5432,
-        "autocommit": True,
-    }
-    if settings_dict.get("PASSWORD"):
-        params["password"] = settings_dict["PASSWORD"]
-    with psycopg.connect(**params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(**params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.slow
