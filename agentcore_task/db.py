@@ -10,12 +10,15 @@ its per-call work small; ``bench/progress_updates.py`` measures it against a raw
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
 
 from agentcore_task import transactions
 from agentcore_task.sql import query
@@ -184,6 +187,42 @@ def _run(name: str, params: Mapping[str, Any], *, many: bool) -> list[tuple[Any,
         with transaction.atomic(using=connection.alias, savepoint=True):
             return run()
     return run()
+
+
+_NAMED_PARAMETER = re.compile(r"%\(([a-z_][a-z0-9_]*)\)s")
+
+
+def fetch_rows_of_queryset(
+    name: str, params: Mapping[str, Any], queryset: QuerySet[Any], *, placeholder: str
+) -> list[tuple[Any, ...]]:
+    """Run the statement ``name`` around ``queryset``'s SQL, put where ``placeholder`` stands.
+
+    The statement is written with named parameters; the ORM compiles the queryset with
+    positional ones. So our own statement (never the compiled SQL) is turned positional, and
+    the parameters line up: the statement's before the placeholder, the queryset's, the
+    statement's after it. The queryset keeps every filter a WHERE clause its indexes serve.
+    """
+    before, found, after = _statement(name).partition(placeholder)
+    if not found or placeholder in after:
+        raise ValueError(f"statement {name!r} must hold {placeholder} exactly once")
+    try:
+        inner, inner_params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:  # e.g. .none(): the same columns, and no row
+        columns = queryset.query.values_select
+        every = queryset.model._base_manager.values_list(*columns).query
+        inner, inner_params = every.get_compiler(using=queryset.db).as_sql()
+        inner = f"SELECT * FROM ({inner}) AS no_rows WHERE false"
+    parts, values = [], []
+    for part in (before, None, after):
+        if part is None:
+            parts.append(inner)
+            values.extend(inner_params)
+            continue
+        values.extend(params[match] for match in _NAMED_PARAMETER.findall(part))
+        parts.append(_NAMED_PARAMETER.sub("%s", part))
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute("".join(parts), values)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def _instance_from_row(

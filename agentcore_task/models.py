@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import options
 from django.db.models.functions import Now
 
+from agentcore_task.querysets import UNFINISHED_STATUSES, TaskExecutionQuerySet
 from agentcore_task.status import TaskStatus
 from agentcore_task.triggers import status_rules
 
@@ -23,7 +24,7 @@ from agentcore_task.triggers import status_rules
 # load the model and our system check can explain the fix instead of a bare TypeError.
 _TRIGGERS_SUPPORTED = "triggers" in options.DEFAULT_NAMES
 
-UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.STARTED, TaskStatus.RETRY)
+__all__ = ["UNFINISHED_STATUSES", "TaskExecution", "TaskRuntimeConfig"]
 
 
 def _jsonb_gin(field: str, name: str) -> GinIndex:
@@ -79,6 +80,8 @@ class TaskExecution(models.Model):
         db_default=models.Value({}, models.JSONField()),
         help_text="Free-form context; progress lives in progress_percent/_message/_step.",
     )
+
+    objects = TaskExecutionQuerySet.as_manager()
 
     class Meta:
         db_table = "agentcore_task_execution"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, JSONField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, QuerySet
 from django.utils.module_loading import import_string
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,16 +20,11 @@ from rest_framework.serializers import BaseSerializer
 
 from agentcore_task import conf
 from agentcore_task.api.errors import api_exception_handler
+from agentcore_task.api.filters import TaskExecutionFilter
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
-from agentcore_task.api.scoping import (
-    FALSE_WORDS,
-    is_whole_number,
-    own_rows,
-    scope_list,
-    visible_rows,
-)
+from agentcore_task.api.scoping import FALSE_WORDS, is_whole_number, scope_list
 from agentcore_task.api.serializers import (
     ErrorSerializer,
     TaskExecutionDetailSerializer,
@@ -38,7 +32,6 @@ from agentcore_task.api.serializers import (
     TaskExecutionListWithoutMetadataSerializer,
     TaskStatsSerializer,
 )
-from agentcore_task.filtering import TaskExecutionFilter
 from agentcore_task.models import TaskExecution
 from agentcore_task.services.celery_sync import sync_execution
 from agentcore_task.services.stats import (
@@ -49,7 +42,6 @@ from agentcore_task.services.stats import (
     StatsArgumentError,
     get_task_stats,
 )
-from agentcore_task.sql import query
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 # On status/?sync=true, a sync that could not read Celery's result backend still answers 200
@@ -183,22 +175,20 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         if self.action == "list":
             return self._list_columns(scope_list(rows, self.request))
         if self.action == "my_tasks":
-            return self._list_columns(own_rows(rows, self.request.user))
-        return visible_rows(rows, self.request.user)
+            return self._list_columns(rows.owned_by(self.request.user))
+        return rows.visible_to(self.request.user)
 
     def _list_columns(self, rows: QuerySet[TaskExecution]) -> QuerySet[TaskExecution]:
         """Load only what the list items show: no payload columns, metadata as asked."""
-        rows = rows.defer("task_args", "task_kwargs", "result", "error", "traceback")
         if not _flag(self.request, "include_metadata", True):
-            return rows.defer("metadata")
+            return rows.list_columns(metadata=False)  # type: ignore[attr-defined]
         wanted = self.request.query_params.get("metadata_fields")
         if wanted is None:
-            return rows
+            return rows.list_columns()  # type: ignore[attr-defined]
         keys = [key.strip() for key in wanted.split(",") if key.strip()]
         if not keys:
             raise ValidationError({"metadata_fields": ["Name at least one metadata key."]})
-        subset = RawSQL(query("metadata_subset"), (keys,), output_field=JSONField())
-        return rows.defer("metadata").annotate(metadata_subset=subset)
+        return rows.list_columns(metadata_keys=keys)  # type: ignore[attr-defined]
 
     @extend_schema(
         parameters=LIST_PARAMETERS[1:],

@@ -12,23 +12,21 @@ stay importable before ``django.setup()``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.utils import timezone
 
-from agentcore_task.services import arguments
+from agentcore_task.db import fetch_rows_of_queryset
+from agentcore_task.exceptions import FilterError, StatsArgumentError
+from agentcore_task.services.filters import FILTER_NAMES, parse_filters
 from agentcore_task.services.stats_window import (
     bucket_count,
     default_start,
     first_instant,
     last_instant,
 )
-from agentcore_task.sql import query
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -36,19 +34,7 @@ if TYPE_CHECKING:
     from agentcore_task.models import TaskExecution
 
 # The filters of the REST list that make sense for counts (ordering does not).
-FILTERS = (
-    "module",
-    "task_name",
-    "status",
-    "created_by",
-    "start_date",
-    "end_date",
-    "search",
-    "metadata",
-    "task_kwargs",
-    "task_args",
-    "result",
-)
+FILTERS = tuple(name for name in FILTER_NAMES if name != "ordering")
 # Granularity → how many buckets the default window has when no start_date is given.
 DEFAULT_BUCKETS = {"hour": 24, "day": 30, "week": 12, "month": 12}
 MAX_BUCKETS = 1000
@@ -58,7 +44,6 @@ FIRST_SERIES_START = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LAST_SERIES_END = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 INCLUDES = frozenset({"durations"})
 ROW_COLUMNS = ("module", "task_name", "status", "created_at", "started_at", "finished_at")
-_PLACEHOLDER = re.compile(r"%[%s]")
 
 
 class StatusCounts(TypedDict):
@@ -97,15 +82,6 @@ class TaskStats(StatusCounts):
     by_task_name: dict[str, StatusCounts]
     series: NotRequired[list[SeriesBucket]]
     durations: NotRequired[dict[str, DurationStats]]
-
-
-class StatsArgumentError(ValueError):
-    """Invalid stats arguments; ``errors`` maps each bad parameter to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        problems = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
-        super().__init__(f"invalid stats argument(s): {problems}")
 
 
 def get_task_stats(
@@ -159,8 +135,7 @@ def get_task_stats(
         "module": module,
         "task_name": task_name,
         "status": status,
-        # A string is the API's raw id: the filter validates it and names it when it is bad.
-        "created_by": created_by if isinstance(created_by, str) else arguments.user_id(created_by),
+        "created_by": created_by,
         "start_date": start_date,
         "end_date": end_date,
         "search": search,
@@ -172,18 +147,25 @@ def get_task_stats(
     errors: dict[str, list[str]] = {}
     unit = _granularity(granularity, errors)
     with_durations = _include(include, errors)
-    rows, cleaned = _filtered(
-        queryset if queryset is not None else TaskExecution.objects.all(), values, errors
-    )
+    try:
+        filters = parse_filters(**values)
+    except FilterError as error:
+        errors.update(error.errors)
+        filters = None
+    rows = queryset if queryset is not None else TaskExecution.objects.all()
+    if filters is not None:
+        rows = rows.matching(filters).order_by()  # type: ignore[attr-defined]
+    start = filters.start_date if filters is not None else None
+    end = filters.end_date if filters is not None else None
     window = None
     if unit is not None and not errors:
-        window = _window(unit, cleaned.get("start_date"), cleaned.get("end_date"), errors)
+        window = _window(unit, start, end, errors)
     if errors:
         raise StatsArgumentError(errors)
     if window is not None:
-        if cleaned.get("start_date") is None:
+        if start is None:
             rows = rows.filter(created_at__gte=window[0])
-        if cleaned.get("end_date") is None:
+        if end is None:
             rows = rows.filter(created_at__lte=window[1])
     zone = _zone_name()
     params: dict[str, Any] = {
@@ -193,10 +175,9 @@ def get_task_stats(
         "window_end": window[1] if window else None,
         "with_durations": with_durations,
     }
-    statement, row_params = _statement(rows)
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(statement, {**params, **row_params})
-        fetched = cursor.fetchall()
+    fetched = fetch_rows_of_queryset(
+        "task_stats", params, rows.values_list(*ROW_COLUMNS), placeholder="{rows}"
+    )
     return _assemble(fetched, unit is not None, with_durations, zoneinfo.ZoneInfo(zone))
 
 
@@ -222,21 +203,6 @@ def _include(value: object, errors: dict[str, list[str]]) -> bool:
     if unknown:
         errors["include"] = [f"Enter durations (the only extra part), not {unknown[0]!r}."]
     return "durations" in items
-
-
-def _filtered(
-    queryset: QuerySet[TaskExecution], values: dict[str, Any], errors: dict[str, list[str]]
-) -> tuple[QuerySet[TaskExecution], dict[str, Any]]:
-    """Apply the list's filters, collecting its form errors (each names its parameter)."""
-    from agentcore_task.filtering import TaskExecutionFilter
-
-    data = {name: value for name, value in values.items() if value is not None}
-    filterset = TaskExecutionFilter(data=data, queryset=queryset)
-    if not filterset.is_valid():
-        for name, messages in filterset.errors.items():
-            errors[name] = [str(message) for message in messages]
-        return queryset, {}
-    return filterset.qs.order_by(), filterset.form.cleaned_data
 
 
 def _window(
@@ -283,30 +249,6 @@ def _zone_name() -> str:
         return zone.key
     default = timezone.get_default_timezone()
     return default.key if isinstance(default, zoneinfo.ZoneInfo) else "UTC"
-
-
-def _statement(rows: QuerySet[TaskExecution]) -> tuple[str, dict[str, Any]]:
-    """Return ``task_stats`` with the filtered rows' SQL in place, and their parameters.
-
-    Django compiles with positional ``%s``; the statement uses named parameters, so each
-    placeholder becomes ``%(rows_N)s`` (``%%``, a literal percent, is kept).
-    """
-    selected = rows.values_list(*ROW_COLUMNS)
-    try:
-        sql, params = selected.query.get_compiler(using=rows.db).as_sql()
-    except EmptyResultSet:  # e.g. .none(): the same shape, and no row
-        sql, params = selected.model._base_manager.values_list(*ROW_COLUMNS).query.sql_with_params()
-        sql = f"SELECT * FROM ({sql}) AS no_rows WHERE false"
-    numbered = iter(range(len(params)))
-
-    def rename(match: re.Match[str]) -> str:
-        return "%%" if match.group() == "%%" else f"%(rows_{next(numbered)})s"
-
-    named_sql = _PLACEHOLDER.sub(rename, sql)
-    named_params = {f"rows_{index}": value for index, value in enumerate(params)}
-    template = query("task_stats")
-    assert template.count("{rows}") == 1, "task_stats must hold exactly one {rows}"
-    return template.replace("{rows}", named_sql), named_params
 
 
 def _counts(row: tuple[Any, ...]) -> StatusCounts:
