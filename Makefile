@@ -43,6 +43,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy agentcore_task
+	$(BIN)/lint-imports
 
 ## bench: the benchmarks, run by hand (not in CI)
 bench: $(VENV)/.dev-installed

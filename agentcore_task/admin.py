@@ -27,12 +27,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from agentcore_task.models import UNFINISHED_STATUSES, TaskExecution
-from agentcore_task.services.tracker import (
-    PROGRESS_MESSAGE,
-    PROGRESS_PERCENT,
-    PROGRESS_STEP,
-    TaskTracker,
-)
+from agentcore_task.services.tracker import TaskTracker
+from agentcore_task.services.writes import PROGRESS_MESSAGE, PROGRESS_PERCENT, PROGRESS_STEP
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:

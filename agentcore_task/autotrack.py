@@ -36,18 +36,16 @@ from typing import Any, TypeVar
 from celery import current_app, current_task, signals
 
 from agentcore_task import conf
-from agentcore_task.db import fetch_execution
 from agentcore_task.locks.decorator import task_skipped
-from agentcore_task.services.recording import guarded, warn_if_creator_dropped
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.services.running_task import (
     USER_HEADER,
     module_for,
     publisher_user_id,
+    record_start,
     running_task_for,
-    start_params,
 )
-from agentcore_task.services.tracker import TaskTracker, mark_skipped
+from agentcore_task.services.writes import mark_skipped, update_task_status
 from agentcore_task.status import TaskStatus
 from agentcore_task.tracking import current_tracking_user_id
 
@@ -143,9 +141,7 @@ def on_prerun(
     name = getattr(sender, "name", None)
     if not task_id or not is_tracked(name):
         return
-    params = start_params(sender, task_id, args, kwargs, _user_id_from(sender.request))
-    row = guarded("record the start", task_id, lambda: fetch_execution("start_execution", params))
-    warn_if_creator_dropped(row, params["created_by_id"], task_id)
+    record_start(sender, task_id, args, kwargs, _user_id_from(sender.request))
 
 
 @_never_raises
@@ -153,7 +149,7 @@ def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
     """Mark the execution SUCCESS with the task's return value."""
     task_id = getattr(getattr(sender, "request", None), "id", None)
     if task_id and is_tracked(getattr(sender, "name", None)):
-        TaskTracker.update_task_status(task_id, TaskStatus.SUCCESS, result=result)
+        update_task_status(task_id, TaskStatus.SUCCESS, result=result)
 
 
 @_never_raises
@@ -167,7 +163,7 @@ def on_failure(
     """Mark the execution FAILURE with the exception and its traceback."""
     if task_id and is_tracked(getattr(sender, "name", None)):
         traceback = getattr(einfo, "traceback", None)
-        TaskTracker.update_task_status(
+        update_task_status(
             task_id,
             TaskStatus.FAILURE,
             error=exception,
@@ -181,7 +177,7 @@ def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: A
     task_id = getattr(request, "id", None)
     if task_id and is_tracked(getattr(sender, "name", None)):
         retries = getattr(request, "retries", 0)
-        TaskTracker.update_task_status(
+        update_task_status(
             task_id,
             TaskStatus.RETRY,
             metadata={
@@ -210,7 +206,7 @@ def on_revoked(
             reason = f"terminated (signal {signum})"
         else:
             reason = "revoked"
-        TaskTracker.update_task_status(task_id, TaskStatus.REVOKED, error=f"Revoked: {reason}")
+        update_task_status(task_id, TaskStatus.REVOKED, error=f"Revoked: {reason}")
 
 
 @_never_raises

@@ -34,6 +34,8 @@ from agentcore_task.services.maintenance import (
     cleanup_old_executions,
     mark_timed_out_executions,
 )
+from agentcore_task.services.registration import register_task_execution
+from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
 
 __all__ = [
@@ -80,9 +82,6 @@ def _run_recorded(
     job: Callable[[], CleanupResult | TimeoutResult],
 ) -> CleanupResult | TimeoutResult:
     """Run ``job`` recorded as its own execution; re-raise its error after recording it."""
-    from agentcore_task.services.registration import register_task_execution
-    from agentcore_task.services.tracker import TaskTracker
-
     # A direct call (not through a worker) has no Celery id: give the record one of its own.
     execution_id = task_id or f"local-{uuid.uuid4()}"
     _record(

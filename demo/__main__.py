@@ -181,7 +181,7 @@ def _database_now() -> dt.datetime:
 
 def _revoke_unfinished(why: str) -> None:
     """Mark REVOKED the demo's executions still unfinished: their worker is gone."""
-    from agentcore_task.adapters.django import TaskStatus, TaskTracker
+    from agentcore_task import TaskStatus, TaskTracker
     from agentcore_task.models import TaskExecution
 
     unfinished = TaskExecution.objects.filter(

@@ -24,7 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from agentcore_task.adapters.django import TaskStatus
+from agentcore_task import TaskStatus
 from agentcore_task.models import TaskExecution
 
 RUNNING = (TaskStatus.STARTED, TaskStatus.RETRY)

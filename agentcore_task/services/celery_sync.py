@@ -24,17 +24,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from celery import current_app, states
 from celery.backends.base import DisabledBackend
+from django.db.models import Q
 
+from agentcore_task.models import TaskExecution
 from agentcore_task.services import arguments
 from agentcore_task.services.recording import guarded
+from agentcore_task.services.writes import update_task_status
 from agentcore_task.status import TaskStatus
-
-if TYPE_CHECKING:
-    from agentcore_task.models import TaskExecution
 
 logger = logging.getLogger("agentcore_task")
 
@@ -93,8 +93,6 @@ def sync_execution(task_id: str) -> SyncOutcome:
     Raises:
         TypeError, ValueError: ``task_id`` is not a usable task id.
     """
-    from agentcore_task.models import TaskExecution
-
     task_id = arguments.require_task_id(task_id)
     row = guarded(
         "read the execution",
@@ -199,15 +197,11 @@ def _unfinished(limit: int | None) -> Iterator[tuple[str, str]]:
     Pages keep memory flat on a large backlog; the keyset (created_at, id) is stable while
     the sync moves rows out of the unfinished set.
     """
-    from django.db.models import Q
-
-    from agentcore_task.models import UNFINISHED_STATUSES, TaskExecution
-
     remaining = limit
     after: tuple[Any, int] | None = None
     while remaining is None or remaining > 0:
         size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
-        rows = TaskExecution.objects.filter(status__in=UNFINISHED_STATUSES)
+        rows = TaskExecution.objects.unfinished()
         if after is not None:
             rows = rows.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
         rows = rows.order_by("created_at", "id")[:size]
@@ -239,9 +233,6 @@ def _apply_celery_state(
         (the written row or None when nothing was written, why the backend could not be read,
         Celery's state as read).
     """
-    # Imported here: the tracker exposes this module's functions as its own methods.
-    from agentcore_task.services.tracker import TaskTracker
-
     try:
         meta = _read_backend(task_id)
     except Exception as exc:
@@ -259,13 +250,13 @@ def _apply_celery_state(
         return None, None, state
     outcome = meta.get("result")
     if status == TaskStatus.SUCCESS:
-        return TaskTracker.update_task_status(task_id, status, result=outcome), None, state
+        return update_task_status(task_id, status, result=outcome), None, state
     if status == TaskStatus.FAILURE:
-        written = TaskTracker.update_task_status(
+        written = update_task_status(
             task_id, status, error=_error_text(outcome), traceback=meta.get("traceback")
         )
         return written, None, state
-    return TaskTracker.update_task_status(task_id, status), None, state
+    return update_task_status(task_id, status), None, state
 
 
 def _read_backend(task_id: str) -> Mapping[str, Any]:

@@ -12,21 +12,19 @@ before its row, and a rollback leaves neither a row nor a message.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery.utils import uuid
 from django.db import transaction
 
 from agentcore_task import conf, transactions
 from agentcore_task.db import fetch_execution, write_connection
+from agentcore_task.models import TaskExecution
 from agentcore_task.services import arguments
 from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.running_task import module_for
-from agentcore_task.services.tracker import TaskTracker
+from agentcore_task.services.writes import update_task_status
 from agentcore_task.status import TaskStatus
-
-if TYPE_CHECKING:
-    from agentcore_task.models import TaskExecution
 
 logger = logging.getLogger("agentcore_task")
 
@@ -71,8 +69,6 @@ def dispatch(
         TypeError, ValueError: a bad argument, before anything is written or sent.
         Exception: with ``AGENTCORE_TASK_STRICT``, a recording or publishing failure.
     """
-    from agentcore_task.models import TaskExecution
-
     task_name = _check_task(task)
     if "task_id" in options:
         raise TypeError("dispatch() mints the task id itself; do not pass task_id")
@@ -131,7 +127,7 @@ def _record_failed_publish(task_id: str, task_name: str, exc: BaseException) -> 
         type(exc).__name__,
         reason,
     )
-    TaskTracker.update_task_status(
+    update_task_status(
         task_id,
         TaskStatus.FAILURE,
         error=f"Dispatch failed: the message could not be sent ({type(exc).__name__}: {reason})",

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Required, TypedDict
 
 from agentcore_task.services.arguments import optional_text
+from agentcore_task.services.writes import append_metadata
 
 __all__ = ["TaskLogCollector"]
 
@@ -217,12 +218,10 @@ class TaskLogCollector:
         are the written records removed; records logged while the write was running are kept.
         Errors raised by the tracker propagate.
         """
-        from agentcore_task.services.tracker import TaskTracker
-
         with self._lock:
             records = [r.copy() for r in self._records]
             appended_before = self._appended
-        row = TaskTracker.append_metadata(task_id, key, records)
+        row = append_metadata(task_id, key, records)
         if row is None:
             return False
         if clear:

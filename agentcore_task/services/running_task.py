@@ -11,12 +11,15 @@ write is applied to it; a registration that arrives later completes it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import current_task
 
 from agentcore_task.db import fetch_execution
-from agentcore_task.services.recording import json_param
+from agentcore_task.services.recording import guarded, json_param, warn_if_creator_dropped
+
+if TYPE_CHECKING:
+    from agentcore_task.models import TaskExecution
 
 USER_HEADER = "agentcore_user_id"
 """Message header carrying the id of the user who published the task."""
@@ -62,6 +65,19 @@ def start_params(task: Any, task_id: str, args: Any, kwargs: Any, user_id: int |
         "task_kwargs": json_param(dict(kwargs or {})),
         "created_by_id": user_id,
     }
+
+
+def record_start(
+    task: Any, task_id: str, args: Any, kwargs: Any, user_id: int | None
+) -> TaskExecution | None:
+    """Mark ``task_id`` STARTED, creating its row from the task and its call if need be.
+
+    Under the failure policy: None (logged) when the database failed.
+    """
+    params = start_params(task, task_id, args, kwargs, user_id)
+    row = guarded("record the start", task_id, lambda: fetch_execution("start_execution", params))
+    warn_if_creator_dropped(row, user_id, task_id)
+    return row
 
 
 def running_task_for(task_id: str) -> Any:

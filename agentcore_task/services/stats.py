@@ -1,12 +1,9 @@
 """Execution statistics in one SQL statement: counts per status, a time series, durations.
 
-The filters are the REST list's (``TaskExecutionFilter``), applied to a queryset; the
+The filters are the REST list's (``parse_filters``, then ``matching``), applied to a queryset; the
 statement ``task_stats`` (``sql/stats.sql``) reads the rows of that queryset as a subquery,
 so every filter stays a WHERE clause that the table's indexes serve and the counts can run as
 a parallel scan. ``bench/stats.py`` measures it against a flat ``GROUP BY`` over 1M rows.
-
-Models are imported inside the functions: ``TaskTracker`` exposes ``get_task_stats`` and must
-stay importable before ``django.setup()``.
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from django.utils import timezone
 
 from agentcore_task.db import fetch_rows_of_queryset
 from agentcore_task.exceptions import FilterError, StatsArgumentError
+from agentcore_task.models import TaskExecution
 from agentcore_task.services.filters import FILTER_NAMES, parse_filters
 from agentcore_task.services.stats_window import (
     bucket_count,
@@ -30,8 +28,6 @@ from agentcore_task.services.stats_window import (
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-
-    from agentcore_task.models import TaskExecution
 
 # The filters of the REST list that make sense for counts (ordering does not).
 FILTERS = tuple(name for name in FILTER_NAMES if name != "ordering")
@@ -129,8 +125,6 @@ def get_task_stats(
         StatsArgumentError: (a ValueError) invalid values; ``errors`` names each parameter.
         TypeError: ``created_by`` is neither a user, an id (int or digits) nor None.
     """
-    from agentcore_task.models import TaskExecution
-
     values = {
         "module": module,
         "task_name": task_name,

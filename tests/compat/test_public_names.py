@@ -75,3 +75,22 @@ def test_models_path_of_the_original_imports():
     from agentcore_task.models import TaskExecution as Canonical
 
     assert TaskExecution is Canonical
+
+
+def test_the_type_checkers_imports_name_exactly_the_public_names():
+    """The root's TYPE_CHECKING imports (what mypy sees) cannot drift from the runtime map."""
+    import ast
+    import inspect
+
+    import agentcore_task
+    from agentcore_task.public import PUBLIC_NAMES
+
+    tree = ast.parse(inspect.getsource(agentcore_task))
+    block = next(node for node in tree.body if isinstance(node, ast.If))
+    imported = {
+        alias.asname or alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported == PUBLIC_NAMES

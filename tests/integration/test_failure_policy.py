@@ -20,7 +20,7 @@ CALLS = """
 import logging, sys, django
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
 django.setup()
-from agentcore_task.adapters.django import TaskTracker, register_task_execution
+from agentcore_task import TaskTracker, register_task_execution
 print("register", register_task_execution("task-on-dead-db", "t.n", "m"))
 print("status", TaskTracker.update_task_status("task-on-dead-db", "STARTED"))
 print("progress", TaskTracker.update_progress("task-on-dead-db", percent=5))

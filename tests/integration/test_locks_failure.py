@@ -130,7 +130,7 @@ settings.AGENTCORE_TASK_LOCK_BACKEND = "advisory"
 settings.AGENTCORE_TASK_LOCK_DATABASE = "locks"
 import django
 django.setup()
-from agentcore_task.adapters.django import (
+from agentcore_task import (
     acquire_task_lock, is_task_locked, prevent_duplicate_task, release_task_lock,
 )
 

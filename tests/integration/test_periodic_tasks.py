@@ -9,7 +9,7 @@ import pytest
 from django.test.utils import override_settings
 
 from agentcore_task import tasks
-from agentcore_task.adapters.django import tasks as contract_tasks
+from agentcore_task import tasks as contract_tasks
 from agentcore_task.models import TaskExecution
 from agentcore_task.status import TaskStatus
 from agentcore_task.tasks import (

@@ -1,7 +1,8 @@
-"""The import path of the contract: ``from agentcore_task.adapters.django import ...``.
+"""The original's import path: ``from agentcore_task.adapters.django import ...``.
 
-Names are resolved on first use (PEP 562), so listing this package in ``INSTALLED_APPS`` or
-importing it from settings does not load models early.
+The same public names as ``agentcore_task``, the canonical path, resolved on first use
+(PEP 562) so that listing this package in ``INSTALLED_APPS`` or importing it from settings
+does not load models early. No logic and no list of its own lives here.
 """
 
 from __future__ import annotations
@@ -11,46 +12,9 @@ from typing import TYPE_CHECKING
 from agentcore_task.public import PUBLIC_NAMES, resolve
 
 if TYPE_CHECKING:
-    from agentcore_task.beat import get_cleanup_beat_schedule, get_mark_timeout_beat_schedule
-    from agentcore_task.locks import (
-        acquire_task_lock,
-        is_task_locked,
-        prevent_duplicate_task,
-        release_task_lock,
-    )
-    from agentcore_task.services.dispatch import dispatch
-    from agentcore_task.services.logs import TaskLogCollector
-    from agentcore_task.services.maintenance import (
-        cleanup_old_executions,
-        mark_timed_out_executions,
-    )
-    from agentcore_task.services.queries import list_task_executions
-    from agentcore_task.services.registration import register_task_execution
-    from agentcore_task.services.stats import get_task_stats
-    from agentcore_task.services.tracker import TaskTracker
-    from agentcore_task.status import TaskStatus
-    from agentcore_task.tasks import cleanup_old_task_executions, mark_timed_out_task_executions
+    from agentcore_task import *  # noqa: F403  (for type checkers: the same objects)
 
-__all__ = [
-    "TaskLogCollector",
-    "TaskStatus",
-    "TaskTracker",
-    "acquire_task_lock",
-    "cleanup_old_executions",
-    "cleanup_old_task_executions",
-    "dispatch",
-    "get_cleanup_beat_schedule",
-    "get_mark_timeout_beat_schedule",
-    "get_task_stats",
-    "is_task_locked",
-    "list_task_executions",
-    "mark_timed_out_executions",
-    "mark_timed_out_task_executions",
-    "prevent_duplicate_task",
-    "register_task_execution",
-    "release_task_lock",
-]
-assert sorted(__all__) == sorted(PUBLIC_NAMES)
+__all__ = sorted(PUBLIC_NAMES)
 
 
 def __getattr__(name: str) -> object:
