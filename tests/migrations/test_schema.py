@@ -66,13 +66,35 @@ def test_jsonb_columns_and_status_check_exist():
     assert all(status in check for status in ("PENDING", "SUCCESS", "REVOKED"))
 
 
+# Every way the package hands a statement name to the SQL layer: db.py's entry points and
+# sql.query, the writes' helper (the name before its params), the advisory locks' runner.
+SQL_CALLS = (
+    re.compile(
+        r'(?:fetch_execution|fetch_rows_of_queryset|fetch_rows|fetch_row|query)\(\s*"([a-z_]+)"'
+    ),
+    re.compile(r'_write\([^\n]*?,\s*"([a-z_]+)",\s*params'),
+    re.compile(r'\.run\(\s*"([a-z_]+)"'),
+)
+
+
+def _package_sources() -> list[str]:
+    return [path.read_text() for path in (ROOT / "agentcore_task").rglob("*.py")]
+
+
 def test_every_query_name_used_in_code_exists_in_sql():
     used = set()
-    for path in (ROOT / "agentcore_task").rglob("*.py"):
-        used |= set(re.findall(r'fetch_execution\(\s*"([a-z_]+)"', path.read_text()))
-        used |= set(re.findall(r'_write\([^)]*?"([a-z_]+)",\s*params', path.read_text(), re.S))
-    assert used, "the scan found no query names: the pattern is stale"
+    for text in _package_sources():
+        for pattern in SQL_CALLS:
+            used |= set(pattern.findall(text))
+    assert len(used) >= 15, f"the scan found only {sorted(used)}: the pattern is stale"
     assert used <= set(queries()), used - set(queries())
+
+
+def test_every_statement_in_sql_is_used_by_the_code():
+    literals: set[str] = set()
+    for text in _package_sources():
+        literals |= set(re.findall(r'"([a-z_]+)"', text))
+    assert sorted(set(queries()) - literals) == [], "statements no code names"
 
 
 def test_sql_files_parse_and_every_query_has_a_description():
