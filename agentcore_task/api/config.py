@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.module_loading import import_string
-from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
@@ -24,6 +23,7 @@ from rest_framework.views import APIView
 
 from agentcore_task import conf
 from agentcore_task.api.errors import api_exception_handler
+from agentcore_task.api.openapi import extend_schema, extend_schema_field
 from agentcore_task.api.serializers import ErrorSerializer
 from agentcore_task.models import (
     RETENTION_DAYS_LIMITS,

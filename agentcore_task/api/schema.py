@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
+from agentcore_task.api.openapi import AutoSchema
 
 JSON_QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "metadata": {"type": "object", "additionalProperties": True},

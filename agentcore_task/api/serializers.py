@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agentcore_task.api.openapi import OpenApiTypes, extend_schema_field
 from agentcore_task.models import TaskExecution
 
 JSON_OBJECT = {"type": "object", "additionalProperties": True}

@@ -8,8 +8,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, QuerySet
 from django.utils.module_loading import import_string
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
@@ -21,6 +19,12 @@ from rest_framework.serializers import BaseSerializer
 from agentcore_task import conf
 from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.filters import TaskExecutionFilter
+from agentcore_task.api.openapi import (
+    OpenApiParameter,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_view,
+)
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
