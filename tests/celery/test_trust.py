@@ -24,6 +24,7 @@ from agentcore_task import (
     mark_timed_out_executions,
     register_task_execution,
 )
+from agentcore_task.locks import is_task_locked, lock_name_for_value
 from agentcore_task.models import TaskExecution
 from agentcore_task.services import celery_sync
 from tests.celery_tasks import (
@@ -248,7 +249,8 @@ def test_auto_tracking_keeps_the_failure_a_task_recorded_before_returning(wait_u
 def test_a_run_skipped_by_the_lock_is_revoked_with_the_reason_not_a_success(wait_until):
     key = uuid.uuid4().hex
     holder = tracked_exclusive.delay(key)
-    wait_until(lambda: row_of(holder.id), lambda r: r is not None and r.status == "STARTED")
+    lock = lock_name_for_value("tests-exclusive", "key", key)
+    wait_until(lambda: is_task_locked(lock), bool)  # the worker's run holds the lock
     # The worker has one process: send the duplicate from here, through the same body.
     duplicate = tracked_exclusive.apply(args=(key,))
     release(key)

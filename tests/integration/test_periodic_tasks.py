@@ -81,7 +81,7 @@ def test_a_tracker_that_cannot_record_does_not_stop_the_job(monkeypatch, caplog)
     def unavailable(*args, **kwargs):
         raise ConnectionError("tracker down")
 
-    monkeypatch.setattr("agentcore_task.services.registration.register_task_execution", unavailable)
+    monkeypatch.setattr("agentcore_task.tasks.register_task_execution", unavailable)
     monkeypatch.setattr(
         "agentcore_task.services.tracker.TaskTracker.update_task_status",
         staticmethod(unavailable),
