@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Required, TypedDict
 
 from agentcore_task.services.arguments import optional_text
+from agentcore_task.validation import checked_int
 
 __all__ = ["TaskLogCollector"]
 
@@ -51,11 +52,7 @@ def _exception_text(exception: str | BaseException | None) -> str | None:
 
 def _validate(max_records: object) -> int:
     """Reject sizes a ring buffer cannot have, before they fail obscurely later."""
-    if isinstance(max_records, bool) or not isinstance(max_records, int):
-        raise TypeError(f"max_records must be an int, got {type(max_records).__name__}")
-    if max_records <= 0:
-        raise ValueError(f"max_records must be a positive int, got {max_records}")
-    return max_records
+    return checked_int("max_records", max_records)
 
 
 class _CollectorHandler(logging.Handler):

@@ -18,6 +18,7 @@ from agentcore_task.services.recording import guarded, json_param, patch_param
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.services.stats import get_task_stats
 from agentcore_task.status import TaskStatus
+from agentcore_task.validation import checked_int
 
 if TYPE_CHECKING:
     from agentcore_task.models import TaskExecution
@@ -30,9 +31,7 @@ PROGRESS_STEP = "progress_step"
 
 
 def _validate_percent(percent: object) -> int:
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-        raise ValueError(f"percent must be an int from 0 to 100, got {percent!r}")
-    return percent
+    return checked_int("percent", percent, minimum=0, maximum=100, not_int=ValueError)
 
 
 def _stored_text(text: str | None, max_chars: int) -> str | None:
@@ -182,8 +181,7 @@ class TaskTracker:
         if values is None:
             raise TypeError("items must be a list or tuple, not None")
         limit = conf.metadata_list_max_items() if max_items is None else max_items
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"max_items must be a positive int, got {limit!r}")
+        checked_int("max_items", limit, not_int=ValueError)
         if conf.redact_keys().is_secret(key):
             values = [REDACTED] * len(values)
         params = {

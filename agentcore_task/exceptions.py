@@ -1,0 +1,31 @@
+"""The library's own exception classes, in one place.
+
+Each is re-exported by the module that raises it (``agentcore_task.runtime_config``,
+``agentcore_task.locks``), so both import paths name the same class. Pure: importing this
+module loads neither Django's models nor Celery.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LockBackendError", "RuntimeConfigError"]
+
+
+class RuntimeConfigError(ValueError):
+    """Invalid runtime configuration; ``errors`` maps each bad field to its messages.
+
+    A ``ValueError``, so that code which treats any bad value alike needs no new clause; the
+    per-field ``errors`` are what the API returns as its 400 body.
+    """
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        problems = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        super().__init__(f"invalid runtime configuration: {problems}")
+
+
+class LockBackendError(Exception):
+    """The lock backend's server could not be reached or refused the request.
+
+    The plain lock functions turn it into a logged ``False``; the decorator applies
+    ``AGENTCORE_TASK_LOCK_FAIL_OPEN`` to it.
+    """
