@@ -25,7 +25,7 @@ from typing import TypedDict
 
 from django.db.transaction import TransactionManagementError
 
-from agentcore_task import conf
+from agentcore_task import conf, runtime_config
 from agentcore_task.db import fetch_row, fetch_rows, write_connection
 from agentcore_task.services.celery_sync import (
     SyncSummary,
@@ -33,6 +33,7 @@ from agentcore_task.services.celery_sync import (
     sync_listed,
 )
 from agentcore_task.status import TaskStatus
+from agentcore_task.validation import checked_int
 
 logger = logging.getLogger("agentcore_task")
 
@@ -73,25 +74,15 @@ class TimeoutResult(TypedDict):
 
 
 def _retention_days() -> int:
-    from agentcore_task.runtime_config import effective_retention_days
-
-    return effective_retention_days()
+    return runtime_config.effective_retention_days()
 
 
 def _timeout_minutes() -> int:
-    from agentcore_task.runtime_config import effective_timeout_minutes
-
-    return effective_timeout_minutes()
+    return runtime_config.effective_timeout_minutes()
 
 
 def _positive_int(name: str, value: object, default: Callable[[], int]) -> int:
-    if value is None:
-        return default()
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+    return default() if value is None else checked_int(name, value)
 
 
 def _optional_bool(name: str, value: object, default: Callable[[], bool]) -> bool:

@@ -348,7 +348,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(runtime_config.time, "monotonic", fake)
+    monkeypatch.setattr(runtime_config.cache.time, "monotonic", fake)
     return fake
 
 
@@ -483,6 +483,8 @@ def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, list[
     The real push, against django_celery_beat's tables and a real Beat, is tested in
     tests/integration/test_beat_database_scheduler.py.
     """
+    from django.apps import apps
+
     from agentcore_task import beat_scheduler
 
     pushes: list[tuple[int | None, list[str]]] = []
@@ -495,9 +497,9 @@ def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, list[
         return {}
 
     monkeypatch.setattr(beat_scheduler, "push_crontab_change", push)
-    installed = runtime_config.apps.is_installed
+    installed = apps.is_installed
     monkeypatch.setattr(
-        runtime_config.apps,
+        apps,
         "is_installed",
         lambda name: name == "django_celery_beat" or installed(name),
     )
