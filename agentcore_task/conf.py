@@ -188,7 +188,7 @@ def api_permission_classes() -> list[str]:
     return [str(path) for path in value]
 
 
-# --- Periodic jobs (SPEC "Periodic tasks"): cleanup and timeout marking -----------------------
+# --- Periodic jobs: cleanup and timeout marking ---------------------------------------------
 
 
 def _positive_int(name: str, default: int) -> int:

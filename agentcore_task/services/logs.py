@@ -91,7 +91,7 @@ class TaskLogCollector:
 
     @max_records.setter
     def max_records(self, value: int) -> None:
-        """Resize the buffer, keeping the newest records (the original allowed assignment)."""
+        """Resize the buffer, keeping the newest records (assignment is public API, so kept)."""
         size = _validate(value)
         with self._lock:
             self._dropped += max(0, len(self._records) - size)
@@ -105,7 +105,7 @@ class TaskLogCollector:
 
     @property
     def records(self) -> list[LogRecordDict]:
-        """Return a snapshot of the records; kept because the original exposed ``records``."""
+        """Return a snapshot of the records (``records`` is public API, as is :meth:`get_logs`)."""
         return self.get_logs()
 
     def _add_log(

@@ -60,7 +60,7 @@ def guarded(action: str, task_id: str, write: Callable[[], T]) -> T | None:
                 if _connection_lost(again):
                     _pause_writes()
         if conf.strict():
-            raise failure  # noqa: B904  (the original, or the retry's own chained to it)
+            raise failure  # noqa: B904  (the first failure, or the retry's chained to it)
         logger.error(
             "agentcore_task could not %s for task %s: %s: %s",
             action,
