@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db.transaction import TransactionManagementError
 
@@ -315,20 +315,15 @@ def mark_timed_out_executions(
         stale = _timed_out(minutes)  # the sync finished some; the rest are re-read
     marked = 0
     if stale:
-        row = fetch_row(
+        marked = _mark(
             "mark_timed_out",
             {
                 "ids": [pk for pk, *_rest in stale],
                 "minutes": [own for *_rest, own in stale],
                 "error": timeout_error("{minutes}"),
             },
-        )
-        marked = int(row[0]) if row else 0
-    if marked:
-        logger.warning(
             "agentcore_task marked %d running execution(s) without a sign of life for their "
             "timeout as FAILURE (default timeout %d min)",
-            marked,
             minutes,
         )
 
@@ -361,16 +356,24 @@ def _mark_never_started(sync: bool, budget: int) -> tuple[int, SyncSummary]:
         ids = [pk for pk, _task_id, _status in rows]
     if not ids:
         return 0, synced
-    row = fetch_row(
+    marked = _mark(
         "mark_never_started",
         {"ids": ids, "timeout": timeout, "error": never_started_error(pending_minutes)},
+        "agentcore_task marked %d execution(s) PENDING for more than %d minutes, unknown to "
+        "Celery, as FAILURE (never started)",
+        pending_minutes,
     )
+    return marked, synced
+
+
+def _mark(statement: str, params: dict[str, Any], message: str, minutes: int) -> int:
+    """Run a marking statement; return how many rows it marked, logged as a WARNING.
+
+    A WARNING because every marked row is a task whose outcome was lost; ``message`` takes
+    the count and the timeout in minutes.
+    """
+    row = fetch_row(statement, params)
     marked = int(row[0]) if row else 0
     if marked:
-        logger.warning(
-            "agentcore_task marked %d execution(s) PENDING for more than %d minutes, unknown to "
-            "Celery, as FAILURE (never started)",
-            marked,
-            pending_minutes,
-        )
-    return marked, synced
+        logger.warning(message, marked, minutes)
+    return marked
