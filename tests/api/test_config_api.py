@@ -524,3 +524,24 @@ def test_no_push_happens_inside_an_uncommitted_transaction(beat_pushes):
     update_runtime_config(cleanup_crontab="0 4 * * *")  # the test's transaction never commits
 
     assert beat_pushes == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_change_is_announced_after_commit_with_every_changed_field():
+    from agentcore_task.signals import runtime_config_changed
+
+    seen: list[tuple[object, list[str], int | None]] = []
+
+    def receiver(sender: object, fields: list[str], **kwargs: Any) -> None:
+        seen.append((sender, fields, TaskRuntimeConfig.objects.get().retention_days))
+
+    runtime_config_changed.connect(receiver)
+    try:
+        with transaction.atomic():
+            update_runtime_config(retention_days=8, cleanup_crontab=None)
+            assert seen == []  # not before the commit
+        update_runtime_config()  # nothing to change: nothing announced
+    finally:
+        runtime_config_changed.disconnect(receiver)
+
+    assert seen == [(TaskRuntimeConfig, ["cleanup_crontab", "retention_days"], 8)]
