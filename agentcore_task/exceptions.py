@@ -1,4 +1,4 @@
-"""The library's own exception classes, in one place.
+"""The library's own exception classes, and the one way it describes an exception in a log.
 
 Each is re-exported by the module that raises it (``agentcore_task.runtime_config``,
 ``agentcore_task.locks``), so both import paths name the same class. Pure: importing this
@@ -7,7 +7,7 @@ module loads neither Django's models nor Celery.
 
 from __future__ import annotations
 
-__all__ = ["LockBackendError", "RuntimeConfigError"]
+__all__ = ["LockBackendError", "RuntimeConfigError", "exception_text", "first_line"]
 
 
 class RuntimeConfigError(ValueError):
@@ -29,3 +29,24 @@ class LockBackendError(Exception):
     The plain lock functions turn it into a logged ``False``; the decorator applies
     ``AGENTCORE_TASK_LOCK_FAIL_OPEN`` to it.
     """
+
+
+def exception_text(error: BaseException) -> str:
+    """Return ``str(error)``, or its ``repr`` when ``__str__`` itself raises.
+
+    An exception class with a broken ``__str__`` must not turn the recording of a failure into
+    a second failure inside the task; the JSON conversion falls back the same way.
+    """
+    try:
+        return str(error)
+    except Exception:
+        try:
+            return repr(error)
+        except Exception:
+            return f"<{type(error).__name__} whose str() and repr() raise>"
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first line of the exception's text, for one-line log messages."""
+    text = exception_text(error).strip()
+    return text.splitlines()[0] if text else ""

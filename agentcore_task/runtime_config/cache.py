@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from django.db import DatabaseError, connections, router, transaction
 
 from agentcore_task import conf
+from agentcore_task.exceptions import first_line
 from agentcore_task.models import TaskRuntimeConfig
 from agentcore_task.runtime_config.fields import FIELDS, Value
 
@@ -78,11 +79,10 @@ def _load() -> tuple[Overrides, bool]:
     except DatabaseError as error:
         if not in_transaction:
             connection.close_if_unusable_or_obsolete()
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         logger.warning(
             "agentcore_task cannot read its runtime configuration (%s: %s); using the settings",
             type(error).__name__,
-            first_line,
+            first_line(error),
         )
         return NO_OVERRIDES, not in_transaction
 
