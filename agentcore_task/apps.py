@@ -18,8 +18,9 @@ class AgentcoreTaskConfig(AppConfig):
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
         from agentcore_task.autotrack import connect_signals
         from agentcore_task.beat import merge_beat_schedule
-        from agentcore_task.beat_scheduler import on_beat_init
+        from agentcore_task.beat_scheduler import on_beat_init, on_runtime_config_changed
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
+        from agentcore_task.signals import runtime_config_changed
         from agentcore_task.transactions import close_own_connections
 
         connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
@@ -28,3 +29,8 @@ class AgentcoreTaskConfig(AppConfig):
         merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE
         # Under django_celery_beat's DatabaseScheduler, our PeriodicTask rows instead.
         beat_init.connect(on_beat_init, weak=False, dispatch_uid="agentcore_task.beat_init")
+        # A runtime crontab change moves that job's PeriodicTask row (when django_celery_beat
+        # is installed): the configuration announces the change, the Beat glue acts on it.
+        runtime_config_changed.connect(
+            on_runtime_config_changed, dispatch_uid="agentcore_task.beat_push"
+        )

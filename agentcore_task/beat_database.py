@@ -49,6 +49,21 @@ def _schedule_fields(schedule: crontab | dt.timedelta) -> dict[str, Any]:
     return {"crontab_id": None, "interval_id": _interval_row(schedule).pk, **_NO_OTHER_LINKS}
 
 
+def _save_changes(task: PeriodicTask, wanted: dict[str, Any]) -> str:
+    """Set the fields of ``task`` that differ from ``wanted`` and save; say whether any did.
+
+    An unchanged row is not saved, so that a running scheduler is not told to reload for
+    nothing. Returns ``"updated"`` or ``"unchanged"``.
+    """
+    changed = {field: value for field, value in wanted.items() if getattr(task, field) != value}
+    if not changed:
+        return "unchanged"
+    for field, value in changed.items():
+        setattr(task, field, value)
+    task.save()
+    return "updated"
+
+
 def create_periodic_task(name: str, entry: dict[str, Any]) -> PeriodicTask | None:
     """Create the PeriodicTask ``name`` from a Beat entry unless it exists; return it if created.
 
@@ -76,14 +91,7 @@ def set_periodic_task_schedule(name: str, entry: dict[str, Any]) -> str:
         if task is None:
             create_periodic_task(name, entry)
             return "created"
-        wanted = _schedule_fields(entry["schedule"])
-        changed = {field: value for field, value in wanted.items() if getattr(task, field) != value}
-        if not changed:
-            return "unchanged"
-        for field, value in changed.items():
-            setattr(task, field, value)
-        task.save()
-        return "updated"
+        return _save_changes(task, _schedule_fields(entry["schedule"]))
 
 
 def disable_periodic_task(name: str) -> bool:
@@ -122,10 +130,4 @@ def write_periodic_task(name: str, entry: dict[str, Any] | None) -> str:
         if task is None:
             PeriodicTask.objects.create(name=name, **wanted)
             return "created"
-        changed = {field: value for field, value in wanted.items() if getattr(task, field) != value}
-        if not changed:
-            return "unchanged"
-        for field, value in changed.items():
-            setattr(task, field, value)
-        task.save()
-        return "updated"
+        return _save_changes(task, wanted)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from agentcore_task.jsonsafe import SecretKeys
+from agentcore_task.validation import checked_int
 
 # Regular expressions searched in normalised key names (case folded, every character that is
 # not a letter or digit dropped): "X-Api-Key", "api_key" and "apiKey" are all "apikey".
@@ -187,14 +188,11 @@ def api_permission_classes() -> list[str]:
     return [str(path) for path in value]
 
 
-# --- Periodic jobs (SPEC "Periodic tasks"): cleanup and timeout marking -----------------------
+# --- Periodic jobs: cleanup and timeout marking ---------------------------------------------
 
 
 def _positive_int(name: str, default: int) -> int:
-    value = _get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    return value
+    return checked_int(name, _get(name, default), not_int=ValueError)
 
 
 def _crontab_text(name: str, default: str) -> str:
@@ -278,11 +276,9 @@ def timeout_overrides() -> dict[str, int]:
             raise TypeError(
                 f"AGENTCORE_TASK_TIMEOUT_OVERRIDES keys must be non-empty strings, not {pattern!r}"
             )
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
-            raise ValueError(
-                f"AGENTCORE_TASK_TIMEOUT_OVERRIDES[{pattern!r}] must be a positive integer "
-                f"(minutes), not {minutes!r}"
-            )
+        checked_int(
+            f"AGENTCORE_TASK_TIMEOUT_OVERRIDES[{pattern!r}] (minutes)", minutes, not_int=ValueError
+        )
     return dict(value)
 
 
@@ -313,11 +309,7 @@ def config_cache_seconds() -> int:
     """``AGENTCORE_TASK_CONFIG_CACHE_SECONDS`` (default 30): how long a process caches the
     runtime configuration stored in the database (``api/v1/tasks/config/``)."""
     value = _get("AGENTCORE_TASK_CONFIG_CACHE_SECONDS", 30)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(
-            f"AGENTCORE_TASK_CONFIG_CACHE_SECONDS must be an integer >= 0, not {value!r}"
-        )
-    return value
+    return checked_int("AGENTCORE_TASK_CONFIG_CACHE_SECONDS", value, minimum=0, not_int=ValueError)
 
 
 def auto_track() -> bool | tuple[str, ...]:

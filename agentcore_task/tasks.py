@@ -1,9 +1,9 @@
 """The two periodic Celery tasks: cleanup of old executions and timeout marking.
 
-Their Celery names are the contract's (``agentcore_task.adapters.django.tasks.…``), so Beat
-entries written for the original keep working; this module is what Celery's autodiscovery
-finds for either ``INSTALLED_APPS`` spelling, and ``agentcore_task.adapters.django.tasks``
-re-exports the same objects.
+Their Celery names are fixed (``agentcore_task.adapters.django.tasks.…``), so Beat entries
+and ``send_task`` calls that already name them keep working; this module is what Celery's
+autodiscovery finds for either ``INSTALLED_APPS`` spelling, and
+``agentcore_task.adapters.django.tasks`` re-exports the same objects.
 
 Each run:
 

@@ -4,7 +4,9 @@ Reading is open to whoever may use the API (``AGENTCORE_TASK_API_PERMISSION_CLAS
 only staff see the username of the last updater;
 changing needs staff status or the model permission
 ``agentcore_task.change_taskruntimeconfig``. The view only translates HTTP: validation,
-storage, caching and the push to Beat live in ``agentcore_task.runtime_config``.
+storage and caching live in ``agentcore_task.runtime_config``, the push of a crontab change to
+django_celery_beat in ``agentcore_task.beat_scheduler`` (it receives the configuration's
+``runtime_config_changed`` signal).
 """
 
 from __future__ import annotations

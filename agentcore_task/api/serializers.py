@@ -1,4 +1,4 @@
-"""What a list item and a detail look like (SPEC's fields, plus metadata on list items)."""
+"""What a list item and a detail look like (the execution's fields, plus metadata on list items)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
     detail = serializers.CharField()
     error = serializers.CharField(
-        required=False, help_text="The same message, for clients of the original API."
+        required=False, help_text="The same message as ``detail``, for clients that read ``error``."
     )
 
 

@@ -39,6 +39,7 @@ import psycopg
 from django.db import connections
 
 from agentcore_task import conf
+from agentcore_task.exceptions import first_line
 from agentcore_task.locks.base import LockBackendError, check_lock_name
 from agentcore_task.sql import query
 
@@ -89,8 +90,9 @@ def advisory_lock_ids(lock_name: str) -> tuple[int, int]:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    """Name the error and its first line: the class says more than psycopg's text alone."""
+    text = first_line(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Session:

@@ -14,6 +14,9 @@ import socket
 import threading
 from typing import Protocol
 
+from agentcore_task.exceptions import LockBackendError
+from agentcore_task.validation import checked_int
+
 __all__ = [
     "LockBackend",
     "LockBackendError",
@@ -21,14 +24,6 @@ __all__ = [
     "check_timeout",
     "owner_token",
 ]
-
-
-class LockBackendError(Exception):
-    """The lock backend's server could not be reached or refused the request.
-
-    The plain lock functions turn it into a logged ``False``; the decorator applies
-    ``AGENTCORE_TASK_LOCK_FAIL_OPEN`` to it.
-    """
 
 
 class LockBackend(Protocol):
@@ -98,8 +93,4 @@ def check_timeout(timeout: object) -> int:
         TypeError: not an int (a bool is not accepted either).
         ValueError: zero or negative.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, int):
-        raise TypeError(f"timeout must be an int number of seconds, got {timeout!r}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
-    return timeout
+    return checked_int("timeout", timeout)

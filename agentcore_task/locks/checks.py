@@ -22,7 +22,12 @@ PROCESS_LOCAL_CACHES = {
 
 @register(Tags.caches, Tags.database)
 def check_lock_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Refuse lock settings that name nothing; warn when the lock cache is process-local."""
+    """Refuse lock settings that name nothing; warn when the lock cache is process-local.
+
+    One id per error, so that a project can silence (``SILENCED_SYSTEM_CHECKS``) or grep for
+    exactly one: E003 an unknown backend, E004 an unknown lock database, E005 an unknown lock
+    cache; W001 a cache that cannot lock across processes.
+    """
     try:
         backend = conf.lock_backend()
     except ValueError as exc:
@@ -35,7 +40,7 @@ def check_lock_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             Error(
                 f"AGENTCORE_TASK_LOCK_DATABASE names the database {alias!r}, which is not in "
                 "DATABASES.",
-                id="agentcore_task.E003",
+                id="agentcore_task.E004",
             )
         ]
     alias = conf.lock_cache_alias()
@@ -43,7 +48,7 @@ def check_lock_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         return [
             Error(
                 f"AGENTCORE_TASK_LOCK_CACHE names the cache {alias!r}, which is not in CACHES.",
-                id="agentcore_task.E003",
+                id="agentcore_task.E005",
             )
         ]
     kind = PROCESS_LOCAL_CACHES.get(settings.CACHES[alias].get("BACKEND", ""))

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agentcore_task.exceptions import exception_text, first_line
 from agentcore_task.jsonsafe import clean_text
+
+__all__ = [
+    "exception_text",
+    "first_line",
+    "optional_mapping",
+    "optional_sequence",
+    "optional_text",
+    "require_label",
+    "require_task_id",
+    "user_id",
+]
 
 
 def require_task_id(task_id: object) -> str:
@@ -79,27 +91,6 @@ def optional_text(name: str, value: object) -> str | None:
         message = exception_text(value)
         return f"{type(value).__name__}: {message}" if message else type(value).__name__
     raise TypeError(f"{name} must be a str or an exception, not {type(value).__name__}")
-
-
-def exception_text(error: BaseException) -> str:
-    """Return ``str(error)``, or its ``repr`` when ``__str__`` itself raises.
-
-    An exception class with a broken ``__str__`` must not turn the recording of a failure into
-    a second failure inside the task; the JSON conversion falls back the same way.
-    """
-    try:
-        return str(error)
-    except Exception:
-        try:
-            return repr(error)
-        except Exception:
-            return f"<{type(error).__name__} whose str() and repr() raise>"
-
-
-def first_line(error: BaseException) -> str:
-    """Return the first line of the exception's text, for one-line log messages."""
-    text = exception_text(error).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def user_id(created_by: object) -> int | None:

@@ -35,6 +35,7 @@ from agentcore_task.services import arguments
 from agentcore_task.services.recording import guarded
 from agentcore_task.services.writes import update_task_status
 from agentcore_task.status import TaskStatus
+from agentcore_task.validation import checked_int
 
 logger = logging.getLogger("agentcore_task")
 
@@ -140,12 +141,10 @@ def sync_all_unfinished_executions(max_sync: int | None = None) -> SyncSummary:
         whose status changed}``.
 
     Raises:
-        TypeError, ValueError: ``max_sync`` is not None or an int >= 0.
+        ValueError: ``max_sync`` is not None or an int >= 0.
     """
-    if max_sync is not None and (
-        isinstance(max_sync, bool) or not isinstance(max_sync, int) or max_sync < 0
-    ):
-        raise ValueError(f"max_sync must be None or an int >= 0, got {max_sync!r}")
+    if max_sync is not None:
+        checked_int("max_sync", max_sync, minimum=0, not_int=ValueError)
     return sync_listed(_unfinished(max_sync)).summary
 
 

@@ -19,6 +19,7 @@ from typing import Required, TypedDict
 
 from agentcore_task.services.arguments import optional_text
 from agentcore_task.services.writes import append_metadata
+from agentcore_task.validation import checked_int
 
 __all__ = ["TaskLogCollector"]
 
@@ -52,11 +53,7 @@ def _exception_text(exception: str | BaseException | None) -> str | None:
 
 def _validate(max_records: object) -> int:
     """Reject sizes a ring buffer cannot have, before they fail obscurely later."""
-    if isinstance(max_records, bool) or not isinstance(max_records, int):
-        raise TypeError(f"max_records must be an int, got {type(max_records).__name__}")
-    if max_records <= 0:
-        raise ValueError(f"max_records must be a positive int, got {max_records}")
-    return max_records
+    return checked_int("max_records", max_records)
 
 
 class _CollectorHandler(logging.Handler):
@@ -95,7 +92,7 @@ class TaskLogCollector:
 
     @max_records.setter
     def max_records(self, value: int) -> None:
-        """Resize the buffer, keeping the newest records (the original allowed assignment)."""
+        """Resize the buffer, keeping the newest records (assignment is public API, so kept)."""
         size = _validate(value)
         with self._lock:
             self._dropped += max(0, len(self._records) - size)
@@ -109,7 +106,7 @@ class TaskLogCollector:
 
     @property
     def records(self) -> list[LogRecordDict]:
-        """Return a snapshot of the records; kept because the original exposed ``records``."""
+        """Return a snapshot of the records (``records`` is public API, as is :meth:`get_logs`)."""
         return self.get_logs()
 
     def _add_log(

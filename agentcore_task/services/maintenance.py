@@ -21,11 +21,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db.transaction import TransactionManagementError
 
-from agentcore_task import conf
+from agentcore_task import conf, runtime_config
 from agentcore_task.db import fetch_row, fetch_rows, write_connection
 from agentcore_task.services.celery_sync import (
     SyncSummary,
@@ -33,6 +33,7 @@ from agentcore_task.services.celery_sync import (
     sync_listed,
 )
 from agentcore_task.status import TaskStatus
+from agentcore_task.validation import checked_int
 
 logger = logging.getLogger("agentcore_task")
 
@@ -73,25 +74,15 @@ class TimeoutResult(TypedDict):
 
 
 def _retention_days() -> int:
-    from agentcore_task.runtime_config import effective_retention_days
-
-    return effective_retention_days()
+    return runtime_config.effective_retention_days()
 
 
 def _timeout_minutes() -> int:
-    from agentcore_task.runtime_config import effective_timeout_minutes
-
-    return effective_timeout_minutes()
+    return runtime_config.effective_timeout_minutes()
 
 
 def _positive_int(name: str, value: object, default: Callable[[], int]) -> int:
-    if value is None:
-        return default()
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+    return default() if value is None else checked_int(name, value)
 
 
 def _optional_bool(name: str, value: object, default: Callable[[], bool]) -> bool:
@@ -324,20 +315,15 @@ def mark_timed_out_executions(
         stale = _timed_out(minutes)  # the sync finished some; the rest are re-read
     marked = 0
     if stale:
-        row = fetch_row(
+        marked = _mark(
             "mark_timed_out",
             {
                 "ids": [pk for pk, *_rest in stale],
                 "minutes": [own for *_rest, own in stale],
                 "error": timeout_error("{minutes}"),
             },
-        )
-        marked = int(row[0]) if row else 0
-    if marked:
-        logger.warning(
             "agentcore_task marked %d running execution(s) without a sign of life for their "
             "timeout as FAILURE (default timeout %d min)",
-            marked,
             minutes,
         )
 
@@ -370,16 +356,24 @@ def _mark_never_started(sync: bool, budget: int) -> tuple[int, SyncSummary]:
         ids = [pk for pk, _task_id, _status in rows]
     if not ids:
         return 0, synced
-    row = fetch_row(
+    marked = _mark(
         "mark_never_started",
         {"ids": ids, "timeout": timeout, "error": never_started_error(pending_minutes)},
+        "agentcore_task marked %d execution(s) PENDING for more than %d minutes, unknown to "
+        "Celery, as FAILURE (never started)",
+        pending_minutes,
     )
+    return marked, synced
+
+
+def _mark(statement: str, params: dict[str, Any], message: str, minutes: int) -> int:
+    """Run a marking statement; return how many rows it marked, logged as a WARNING.
+
+    A WARNING because every marked row is a task whose outcome was lost; ``message`` takes
+    the count and the timeout in minutes.
+    """
+    row = fetch_row(statement, params)
     marked = int(row[0]) if row else 0
     if marked:
-        logger.warning(
-            "agentcore_task marked %d execution(s) PENDING for more than %d minutes, unknown to "
-            "Celery, as FAILURE (never started)",
-            marked,
-            pending_minutes,
-        )
-    return marked, synced
+        logger.warning(message, marked, minutes)
+    return marked

@@ -1,5 +1,8 @@
 """The failure policy shared by every write: the tracker never breaks the caller's task.
 
+(Also the two JSON parameters of the writes, :func:`json_param` and :func:`patch_param`:
+:mod:`agentcore_task.jsonsafe` does the work; they pass it this project's settings.)
+
 Callers validate their arguments first (a caller's mistake raises ``ValueError``/``TypeError``
 before any SQL). What can still go wrong is the recording itself: the database is down, a
 statement fails. That is logged as one ERROR line naming the task id and the call returns
@@ -8,7 +11,6 @@ None, unless ``AGENTCORE_TASK_STRICT`` asks for the exception.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 
 from agentcore_task import conf, transactions
 from agentcore_task.db import write_connection
-from agentcore_task.jsonsafe import JSONValue, cap_json_size, to_json_safe
+from agentcore_task.jsonsafe import encode, encode_patch
 from agentcore_task.services.arguments import first_line
 
 logger = logging.getLogger("agentcore_task")
@@ -58,7 +60,7 @@ def guarded(action: str, task_id: str, write: Callable[[], T]) -> T | None:
                 if _connection_lost(again):
                     _pause_writes()
         if conf.strict():
-            raise failure  # noqa: B904  (the original, or the retry's own chained to it)
+            raise failure  # noqa: B904  (the first failure, or the retry's chained to it)
         logger.error(
             "agentcore_task could not %s for task %s: %s: %s",
             action,
@@ -120,38 +122,19 @@ def _drop_broken_connection() -> None:
 
 
 def json_param(value: object) -> str:
-    """Return ``value`` converted, redacted, capped and serialised for a ``%s::jsonb`` parameter."""
-    converted = to_json_safe(value, redact_keys=conf.redact_keys())
-    max_bytes = conf.max_result_bytes()
-    text = _dumps(converted)
-    if _fits(text, max_bytes):
-        return text
-    return _dumps(cap_json_size(converted, max_bytes))
+    """Return ``value`` converted, redacted, capped and serialised for a ``%s::jsonb`` parameter.
+
+    :func:`agentcore_task.jsonsafe.encode` with this project's redaction patterns and cap.
+    """
+    return encode(value, redact_keys=conf.redact_keys(), max_bytes=conf.max_result_bytes())
 
 
 def patch_param(patch: Mapping[str, object]) -> str:
-    """Return a metadata patch converted, redacted and serialised, capping each value on its own.
+    """Return a metadata patch ready for a ``%s::jsonb`` parameter, each value capped alone.
 
-    Capping per key keeps the patch a flat merge of the caller's keys: one oversized value is
-    replaced by its truncation marker while its neighbours are stored as given. The common
-    case, a patch within the cap as a whole, is serialised once.
+    :func:`agentcore_task.jsonsafe.encode_patch` with this project's redaction and cap.
     """
-    converted = to_json_safe(dict(patch), redact_keys=conf.redact_keys())
-    assert isinstance(converted, dict)
-    max_bytes = conf.max_result_bytes()
-    text = _dumps(converted)
-    if _fits(text, max_bytes):
-        return text
-    return _dumps({key: cap_json_size(value, max_bytes) for key, value in converted.items()})
-
-
-def _fits(text: str, max_bytes: int) -> bool:
-    # A character is at most 4 bytes in UTF-8: most texts are judged without encoding them.
-    return len(text) * 4 <= max_bytes or len(text.encode("utf-8")) <= max_bytes
-
-
-def _dumps(value: JSONValue) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return encode_patch(patch, redact_keys=conf.redact_keys(), max_bytes=conf.max_result_bytes())
 
 
 def warn_if_creator_dropped(row: object, requested_id: int | None, task_id: str) -> None:

@@ -348,7 +348,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(runtime_config.time, "monotonic", fake)
+    monkeypatch.setattr(runtime_config.cache.time, "monotonic", fake)
     return fake
 
 
@@ -483,6 +483,8 @@ def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, list[
     The real push, against django_celery_beat's tables and a real Beat, is tested in
     tests/integration/test_beat_database_scheduler.py.
     """
+    from django.apps import apps
+
     from agentcore_task import beat_scheduler
 
     pushes: list[tuple[int | None, list[str]]] = []
@@ -495,9 +497,9 @@ def beat_pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int | None, list[
         return {}
 
     monkeypatch.setattr(beat_scheduler, "push_crontab_change", push)
-    installed = runtime_config.apps.is_installed
+    installed = apps.is_installed
     monkeypatch.setattr(
-        runtime_config.apps,
+        apps,
         "is_installed",
         lambda name: name == "django_celery_beat" or installed(name),
     )
@@ -522,3 +524,24 @@ def test_no_push_happens_inside_an_uncommitted_transaction(beat_pushes):
     update_runtime_config(cleanup_crontab="0 4 * * *")  # the test's transaction never commits
 
     assert beat_pushes == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_change_is_announced_after_commit_with_every_changed_field():
+    from agentcore_task.signals import runtime_config_changed
+
+    seen: list[tuple[object, list[str], int | None]] = []
+
+    def receiver(sender: object, fields: list[str], **kwargs: Any) -> None:
+        seen.append((sender, fields, TaskRuntimeConfig.objects.get().retention_days))
+
+    runtime_config_changed.connect(receiver)
+    try:
+        with transaction.atomic():
+            update_runtime_config(retention_days=8, cleanup_crontab=None)
+            assert seen == []  # not before the commit
+        update_runtime_config()  # nothing to change: nothing announced
+    finally:
+        runtime_config_changed.disconnect(receiver)
+
+    assert seen == [(TaskRuntimeConfig, ["cleanup_crontab", "retention_days"], 8)]

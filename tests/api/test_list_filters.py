@@ -144,7 +144,7 @@ def test_page_size_default_and_maximum(client, make, settings):
     assert get(client, page_size=7).status_code == 400
 
 
-def test_list_items_carry_the_contract_fields_and_metadata(client, make, alice):
+def test_list_items_carry_the_execution_fields_and_metadata(client, make, alice):
     make("row", metadata={"progress_percent": 40, "progress_message": "Parsing…"})
     (item,) = get(client).json()["results"]
     assert set(item) == {

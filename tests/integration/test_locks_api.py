@@ -200,7 +200,12 @@ def test_bad_arguments_raise(call, error):
 
 
 def lock_check_ids() -> list[str]:
-    ids = {"agentcore_task.W001", "agentcore_task.E003"}
+    ids = {
+        "agentcore_task.W001",
+        "agentcore_task.E003",
+        "agentcore_task.E004",
+        "agentcore_task.E005",
+    }
     return [message.id for message in run_checks() if message.id in ids]
 
 
@@ -216,8 +221,8 @@ def test_system_check_refuses_lock_settings_that_name_nothing():
     with override_settings(AGENTCORE_TASK_LOCK_BACKEND="zookeeper"):
         assert lock_check_ids() == ["agentcore_task.E003"]
     with override_settings(AGENTCORE_TASK_LOCK_CACHE="nowhere"):
-        assert lock_check_ids() == ["agentcore_task.E003"]
+        assert lock_check_ids() == ["agentcore_task.E005"]
     with override_settings(
         AGENTCORE_TASK_LOCK_BACKEND="advisory", AGENTCORE_TASK_LOCK_DATABASE="nowhere"
     ):
-        assert lock_check_ids() == ["agentcore_task.E003"]
+        assert lock_check_ids() == ["agentcore_task.E004"]

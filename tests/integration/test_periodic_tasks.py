@@ -9,7 +9,7 @@ import pytest
 from django.test.utils import override_settings
 
 from agentcore_task import tasks
-from agentcore_task import tasks as contract_tasks
+from agentcore_task.adapters.django import tasks as compat_tasks
 from agentcore_task.models import TaskExecution
 from agentcore_task.status import TaskStatus
 from agentcore_task.tasks import (
@@ -28,11 +28,11 @@ def own_runs(task_name: str) -> list[TaskExecution]:
     return list(TaskExecution.objects.filter(task_name=task_name).order_by("id"))
 
 
-def test_the_tasks_have_the_contract_names_on_both_import_paths():
+def test_the_tasks_have_the_fixed_names_on_both_import_paths():
     assert cleanup_old_task_executions.name == CLEANUP_TASK_NAME
     assert mark_timed_out_task_executions.name == MARK_TIMEOUT_TASK_NAME
-    assert contract_tasks.cleanup_old_task_executions is cleanup_old_task_executions
-    assert contract_tasks.mark_timed_out_task_executions is mark_timed_out_task_executions
+    assert compat_tasks.cleanup_old_task_executions is cleanup_old_task_executions
+    assert compat_tasks.mark_timed_out_task_executions is mark_timed_out_task_executions
 
 
 def test_cleanup_task_deletes_and_records_its_own_run_with_the_counts():

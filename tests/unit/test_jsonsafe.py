@@ -17,16 +17,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentcore_task.jsonsafe import (
+    MAX_DEPTH_LIMIT,
     REDACTED,
     JSONValue,
     cap_json_size,
     clean_text,
-    redact,
     to_json_safe,
     truncate_text,
 )
 
 SECRETS = frozenset({"password", "token"})
+
+
+def redact(value: Any, redact_keys: Any) -> JSONValue:
+    """Redact a value stored earlier: the conversion at the deepest depth it allows."""
+    return to_json_safe(value, redact_keys=redact_keys, max_depth=MAX_DEPTH_LIMIT)
 
 
 class Color(enum.Enum):
