@@ -18,6 +18,7 @@ from celery.schedules import crontab
 
 from agentcore_task import conf
 from agentcore_task.crontab import parse_crontab
+from agentcore_task.task_names import CLEANUP_TASK_NAME, MARK_TIMEOUT_TASK_NAME
 from agentcore_task.validation import checked_int
 
 __all__ = [
@@ -36,8 +37,6 @@ CLEANUP_BEAT_KEY = "agentcore-task-cleanup-old-executions"
 MARK_TIMEOUT_BEAT_KEY = "agentcore-task-mark-timed-out-executions"
 # The task names (agentcore_task.tasks), repeated here so that building the schedule in
 # AppConfig.ready() does not import the tasks and, through them, the models and Celery app.
-CLEANUP_TASK_NAME = "agentcore_task.adapters.django.tasks.cleanup_old_task_executions"
-MARK_TIMEOUT_TASK_NAME = "agentcore_task.adapters.django.tasks.mark_timed_out_task_executions"
 
 # Timeout marking's interval when its crontab does not parse: the default crontab's period.
 MARK_TIMEOUT_FALLBACK_MINUTES = 30

@@ -37,6 +37,7 @@ from agentcore_task.services.maintenance import (
 from agentcore_task.services.registration import register_task_execution
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.status import TaskStatus
+from agentcore_task.task_names import CLEANUP_TASK_NAME, MARK_TIMEOUT_TASK_NAME
 
 __all__ = [
     "CLEANUP_TASK_NAME",
@@ -47,8 +48,6 @@ __all__ = [
 
 logger = logging.getLogger("agentcore_task")
 
-CLEANUP_TASK_NAME = "agentcore_task.adapters.django.tasks.cleanup_old_task_executions"
-MARK_TIMEOUT_TASK_NAME = "agentcore_task.adapters.django.tasks.mark_timed_out_task_executions"
 MODULE = "agentcore_task"
 
 # Lock lifetimes (the cache backend's TTL; the advisory backend frees a dead holder's lock at
