@@ -150,7 +150,7 @@ class TaskExecution(models.Model):
 
 
 # Bounds of the runtime overrides, enforced by the database (CHECK) and by the validation in
-# agentcore_task/runtime_config.py, which names them in its error messages.
+# agentcore_task/runtime_config/fields.py, which names them in its error messages.
 RETENTION_DAYS_LIMITS = (1, 3650)
 TIMEOUT_MINUTES_LIMITS = (1, 1440)
 # Five fields separated by single spaces: how runtime_config stores a validated crontab.

@@ -1,4 +1,5 @@
-"""The executions endpoints: a read-only router viewset with the contract's extra actions."""
+"""The executions endpoints: a read-only router viewset with the extra actions (my-tasks,
+by-task-id, status, sync, stats)."""
 
 from __future__ import annotations
 
