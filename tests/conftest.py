@@ -60,3 +60,19 @@ def make_user(db: None) -> Callable[..., Any]:
         return get_user_model().objects.create_user(**values)
 
     return make
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the task ids the Celery sync asks the (real) result backend about, in order."""
+    from agentcore_task.services import celery_sync
+
+    calls: list[str] = []
+    read = celery_sync._read_backend
+
+    def spy(task_id: str) -> Any:
+        calls.append(task_id)
+        return read(task_id)
+
+    monkeypatch.setattr(celery_sync, "_read_backend", spy)
+    return calls

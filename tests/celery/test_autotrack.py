@@ -11,7 +11,6 @@ import subprocess
 import sys
 import uuid
 
-import pytest
 import redis
 from django.conf import settings
 from django.test import override_settings
@@ -19,6 +18,7 @@ from django.test import override_settings
 from agentcore_task.models import TaskExecution
 from agentcore_task.status import TaskStatus
 from agentcore_task.tracking import tracking_user
+from tests.celery.worker import TRACKED, WORKER_TESTS, row_of
 from tests.celery_tasks import (
     plain_add,
     release,
@@ -31,16 +31,7 @@ from tests.celery_tasks import (
 )
 from tests.integration.test_failure_policy import closed_port
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("celery_worker_process"),
-]
-TRACKED = override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
-
-
-def row_of(task_id: str) -> TaskExecution | None:
-    return TaskExecution.objects.filter(task_id=task_id).first()
+pytestmark = WORKER_TESTS
 
 
 def status_of(task_id: str) -> str | None:

@@ -275,20 +275,6 @@ def test_an_unreadable_backend_leaves_the_row_unchanged_and_logs_one_error(
 # --- sync_all_unfinished_executions ---------------------------------------------------------
 
 
-@pytest.fixture
-def asked(monkeypatch) -> list[str]:
-    """Record the task ids the sync asks the backend about, in order."""
-    calls: list[str] = []
-    read = celery_sync._read_backend
-
-    def spy(task_id: str):
-        calls.append(task_id)
-        return read(task_id)
-
-    monkeypatch.setattr(celery_sync, "_read_backend", spy)
-    return calls
-
-
 def test_sync_all_asks_about_unfinished_rows_oldest_first_and_counts_real_changes(
     make_execution, celery_state, asked
 ):

@@ -27,6 +27,7 @@ from agentcore_task import (
 from agentcore_task.locks import is_task_locked, lock_name_for_value
 from agentcore_task.models import TaskExecution
 from agentcore_task.services import celery_sync
+from tests.celery.worker import TRACKED, WORKER_TESTS, row_of
 from tests.celery_tasks import (
     manual_fail_on_record,
     manual_noop,
@@ -38,16 +39,7 @@ from tests.celery_tasks import (
     tracked_noop,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("celery_worker_process"),
-]
-TRACKED = override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
-
-
-def row_of(task_id: str) -> TaskExecution | None:
-    return TaskExecution.objects.filter(task_id=task_id).first()
+pytestmark = WORKER_TESTS
 
 
 def finished(task_id: str) -> bool:

@@ -15,7 +15,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from agentcore_task.models import TaskExecution
-from agentcore_task.services import celery_sync, maintenance
+from agentcore_task.services import maintenance
 from agentcore_task.services.maintenance import (
     cleanup_old_executions,
     count_old_executions,
@@ -216,20 +216,6 @@ def test_cleanup_skips_a_row_another_transaction_holds_instead_of_waiting_for_it
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture
-def asked(monkeypatch) -> list[str]:
-    """Record the task ids the sync asks Celery's (real) result backend about, in order."""
-    calls: list[str] = []
-    read = celery_sync._read_backend
-
-    def spy(task_id: str):
-        calls.append(task_id)
-        return read(task_id)
-
-    monkeypatch.setattr(celery_sync, "_read_backend", spy)
-    return calls
 
 
 def task_id_of(pk: int) -> str:
