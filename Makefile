@@ -52,6 +52,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.stats
 	$(BIN)/python -m bench.api_filters
 	$(BIN)/python -m bench.cleanup_locks
+	$(BIN)/python -m bench.transactions
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build
