@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from agentcore_task.testing.servers import database_settings_from_url
+import dj_database_url
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "agentcore-task-demo-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
@@ -72,9 +72,9 @@ TEMPLATES = [
 DATABASE_URL = (
     os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/agentcore_task_demo"
 )
-DATABASES = {"default": database_settings_from_url(DATABASE_URL)}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 # Fail fast when the server is unreachable instead of hanging a worker.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
