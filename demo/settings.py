@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # Django 6 requires it for agentcore_task's GIN indexes
     "rest_framework",
     "django_filters",  # the API's filters
     "drf_spectacular",  # the OpenAPI schema
