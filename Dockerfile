@@ -13,11 +13,13 @@ WORKDIR /app
 
 # The library first (its layer is rebuilt only when it changes), with what the demo project
 # needs beside it: the [demo] extra without the embedded servers (the stack has real ones),
-# plus gunicorn.
+# plus gunicorn. The library leaves the psycopg build to the project; this image takes the
+# binary one, which brings its own libpq.
 COPY pyproject.toml README.md ./
 COPY agentcore_task ./agentcore_task
 COPY sql ./sql
-RUN pip install . "celery[redis]>=5.3" "drf-spectacular-sidecar>=2024.1" "gunicorn>=22"
+RUN pip install . "psycopg[binary]>=3.1" "celery[redis]>=5.3" "dj-database-url>=2.1" \
+    "drf-spectacular-sidecar>=2024.1" "gunicorn>=22"
 
 COPY demo ./demo
 

@@ -10,7 +10,7 @@ INSTALL ?= yes
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test test-embedded lint pytest bench clean
+.PHONY: demo test test-unit test-fast test-embedded lint pytest bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("agentcore-task needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -29,11 +29,25 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 demo: $(if $(filter no,$(INSTALL)),,$(VENV)/.demo-installed)
 	$(BIN)/python -m demo $(ARGS)
 
-## test: lint, type-check and run the whole test suite
+# Line coverage of agentcore_task measured by `make test` (the test process only: the Celery
+# worker and the spawned processes are not counted); below this the run fails. Measured
+# 94.8% when the floor was set; beat_database.py (0%) runs only in a child process.
+COVERAGE_FLOOR ?= 94
+
+## test: lint, type-check and run the whole test suite with coverage (what CI runs)
 test: lint pytest
 
 pytest: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest --cov=agentcore_task --cov-report=term:skip-covered \
+		--cov-fail-under=$(COVERAGE_FLOOR) $(ARGS)
+
+## test-unit: the unit tier: needs no PostgreSQL or Redis and starts no server (seconds)
+test-unit: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+## test-fast: the inner loop: every test not marked slow (no server starts, clones, builds)
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 ## test-embedded: the smoke subset against embedded servers only (CI runs it too)
 test-embedded: $(VENV)/.dev-installed
@@ -42,7 +56,7 @@ test-embedded: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agentcore_task
+	$(BIN)/mypy agentcore_task devservers
 	$(BIN)/lint-imports
 
 ## bench: the benchmarks, run by hand (not in CI)

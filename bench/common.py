@@ -17,7 +17,7 @@ BENCH_DATABASE = "agentcore_task_bench"
 
 def setup_django() -> str:
     """Point Django at the benchmark database, migrate it, and return its URL."""
-    from agentcore_task.testing.servers import ensure_database, resolve_database_url
+    from devservers import ensure_database, resolve_database_url
 
     if "DATABASE_URL" in os.environ:
         ensure_database(os.environ["DATABASE_URL"])

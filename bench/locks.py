@@ -33,7 +33,7 @@ Step = Callable[[], bool]
 
 def setup() -> str:
     """Set Django up on the benchmark database (created if missing) and return its URL."""
-    from agentcore_task.testing.servers import resolve_database_url
+    from devservers import resolve_database_url
 
     url = os.environ.get("DATABASE_URL") or resolve_database_url(BENCH_DATABASE)
     os.environ["DATABASE_URL"] = url

@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database for a rerun")
     options = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
-        from agentcore_task.testing.servers import resolve_database_url
+        from devservers import resolve_database_url
 
         os.environ["DATABASE_URL"] = resolve_database_url(BENCH_DATABASE)
     url = libpq_url(setup_django())

@@ -125,7 +125,7 @@ def run(server: WSGIServer, seconds: float) -> None:
 
 def _find_servers(console: Any) -> dict[str, str]:
     """Choose PostgreSQL and Redis (see the module docstring); return what to print."""
-    from agentcore_task.testing.servers import (
+    from devservers import (
         embedded_forced,
         ensure_database,
         resolve_database_url,

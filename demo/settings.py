@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from agentcore_task.testing.servers import database_settings_from_url
+import dj_database_url
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "agentcore-task-demo-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # Django 6 requires it for agentcore_task's GIN indexes
     "rest_framework",
     "django_filters",  # the API's filters
     "drf_spectacular",  # the OpenAPI schema
@@ -72,9 +73,9 @@ TEMPLATES = [
 DATABASE_URL = (
     os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/agentcore_task_demo"
 )
-DATABASES = {"default": database_settings_from_url(DATABASE_URL)}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 # Fail fast when the server is unreachable instead of hanging a worker.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

@@ -11,6 +11,7 @@ USE_TZ = True
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

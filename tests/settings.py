@@ -1,22 +1,21 @@
-"""Settings for the test suite: PostgreSQL and Redis only, found or started on demand.
+"""Settings for the test suite: PostgreSQL and Redis only, never SQLite or a fake cache.
 
-The servers are resolved here, not in conftest, because pytest-django configures Django before
-any conftest is imported. Order: ``DATABASE_URL`` / ``REDIS_URL``; else the local servers on
-127.0.0.1:5432 / :6379 if they answer; else throwaway embedded servers from PyPI, stopped
-and deleted when the run ends. ``AGENTCORE_EMBEDDED=1`` skips the local servers.
+Importing these settings starts and probes nothing, so that ``tests/unit`` runs on a machine
+with no server at all. The URLs come from ``DATABASE_URL`` / ``REDIS_URL`` when set (CI, a
+developer's choice, or a child process of a run that already chose); otherwise they name the
+local servers, and ``tests/conftest.py`` resolves the real ones (local, else embedded) and
+calls ``use_servers`` before the first test that needs them. ``AGENTCORE_EMBEDDED=1`` skips
+the local servers.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from agentcore_task.testing.servers import (
-    database_settings_from_url,
-    resolve_database_url,
-    resolve_redis_url,
-)
+from devservers.dburl import database_settings_from_url
 
 SECRET_KEY = "agentcore-task-tests"
 DEBUG = False
@@ -31,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -69,28 +69,37 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_settings_from_url(resolve_database_url("agentcore_task"))}
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
-REDIS_URL = resolve_redis_url()
-CACHES = {
-    "default": {
+def _database(url: str) -> dict[str, Any]:
+    entry = database_settings_from_url(url)
+    entry["OPTIONS"].setdefault("connect_timeout", 5)
+    return entry
+
+
+def _cache(url: str) -> dict[str, Any]:
+    return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": url,
         "KEY_PREFIX": "agentcore-task-tests",
     }
-}
-
-# Celery (tests/celery_app.py reads the CELERY_* names). Broker and results live in their own
-# Redis databases, apart from the cache. Other test runs may share this Redis: every run
-# publishes to and consumes from a queue of its own, and worker processes started by the
-# run inherit its name through the environment.
 
 
 def _redis_database(url: str, number: int) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
 
 
+DATABASES = {
+    "default": _database(
+        os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/agentcore_task"
+    )
+}
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+CACHES = {"default": _cache(REDIS_URL)}
+
+# Celery (tests/celery_app.py reads the CELERY_* names). Broker and results live in their own
+# Redis databases, apart from the cache. Other test runs may share this Redis: every run
+# publishes to and consumes from a queue of its own, and worker processes started by the
+# run inherit its name through the environment.
 CELERY_BROKER_URL = _redis_database(REDIS_URL, 14)
 CELERY_RESULT_BACKEND = _redis_database(REDIS_URL, 15)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault(
@@ -109,3 +118,27 @@ LOGGING = {
     "disable_existing_loggers": False,
     "loggers": {"agentcore_task": {"level": "DEBUG"}},
 }
+
+
+def use_servers(database_url: str, redis_url: str) -> None:
+    """Point the configured settings (and Celery) at the servers the run resolved.
+
+    ``DATABASES`` is updated in place: Django's connection handler holds that very dict, and
+    no connection has been opened yet. A cache backend may already exist (importing a test
+    module can create one), so ``CACHES`` is announced through ``setting_changed``, the
+    signal ``override_settings`` sends, whose receivers drop the cache handler's backends.
+    """
+    from django.conf import settings
+    from django.test.signals import setting_changed
+
+    from tests.celery_app import app
+
+    settings.DATABASES["default"].update(_database(database_url))
+    settings.REDIS_URL = redis_url
+    settings.CACHES["default"].update(_cache(redis_url))
+    setting_changed.send(sender=type(settings), setting="CACHES", value=settings.CACHES, enter=True)
+    settings.CELERY_BROKER_URL = _redis_database(redis_url, 14)
+    settings.CELERY_RESULT_BACKEND = _redis_database(redis_url, 15)
+    app.conf.update(
+        broker_url=settings.CELERY_BROKER_URL, result_backend=settings.CELERY_RESULT_BACKEND
+    )

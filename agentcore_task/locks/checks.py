@@ -20,7 +20,9 @@ PROCESS_LOCAL_CACHES = {
 }
 
 
-@register(Tags.caches, Tags.database)
+# Not tagged "database": Django 6.1 skips such checks unless a database is named, and this
+# one only reads settings.
+@register(Tags.caches)
 def check_lock_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Refuse lock settings that name nothing; warn when the lock cache is process-local.
 

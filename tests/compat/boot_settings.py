@@ -10,6 +10,7 @@ from tests.settings import DATABASES
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.postgres",  # Django 6 requires it for the GIN indexes (postgres.E005)
     *os.environ["BOOT_APPS"].split(","),
 ]
 if os.environ.get("BOOT_ENGINE"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from agentcore_task.testing.servers import database_settings_from_url
+from devservers.dburl import database_settings_from_url
 
 SECRET_KEY = "readme-install-check"
 DEBUG = False

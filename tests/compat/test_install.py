@@ -26,6 +26,7 @@ def boot(apps: str, engine: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.smoke  # the system checks differ between Django versions
 @pytest.mark.parametrize("spelling", ["agentcore_task", "agentcore_task.adapters.django"])
 def test_each_installed_apps_spelling_boots(spelling):
     result = boot(f"pgtrigger,{spelling}")
@@ -41,6 +42,7 @@ def test_missing_pgtrigger_is_a_system_check_error_with_the_fix():
     assert "Add 'pgtrigger' to INSTALLED_APPS" in result.stderr
 
 
+@pytest.mark.smoke  # the system checks differ between Django versions
 def test_a_database_other_than_postgresql_is_refused():
     result = boot("pgtrigger,agentcore_task", engine="django.db.backends.dummy")
     assert result.returncode != 0

@@ -122,7 +122,13 @@ def test_service_commands_name_modules_that_exist(config: dict[str, Any]) -> Non
 def test_dockerfile_installs_what_the_commands_need() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
 
-    for requirement in ("gunicorn", "redis", "drf-spectacular-sidecar"):
+    for requirement in (
+        "gunicorn",
+        "redis",
+        "drf-spectacular-sidecar",
+        "psycopg[binary]",
+        "dj-database-url",
+    ):
         assert requirement in dockerfile
     for line in dockerfile.splitlines():
         if line.startswith("COPY "):

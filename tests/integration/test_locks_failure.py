@@ -21,7 +21,7 @@ from agentcore_task.locks import (
     prevent_duplicate_task,
     release_task_lock,
 )
-from agentcore_task.testing.servers import EmbeddedRedis
+from devservers import EmbeddedRedis
 from tests.lock_workers import (  # noqa: F401  (fresh_lock_sessions is an autouse fixture)
     REPO_ROOT,
     closed_port,
@@ -56,6 +56,7 @@ def own_redis() -> Iterator[EmbeddedRedis]:
         server.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.smoke
 def test_redis_down_makes_every_call_log_one_error_and_return_false(own_redis, caplog):
     name = unique_name()
@@ -78,6 +79,7 @@ def test_redis_down_makes_every_call_log_one_error_and_return_false(own_redis, c
         acquire_task_lock(name, 0, backend="cache")  # a caller's mistake is still one
 
 
+@pytest.mark.slow
 def test_redis_down_skips_the_decorated_call_by_default(own_redis, caplog):
     runs = []
 
@@ -96,6 +98,7 @@ def test_redis_down_skips_the_decorated_call_by_default(own_redis, caplog):
     assert len(records(caplog, logging.ERROR)) == 1
 
 
+@pytest.mark.slow
 def test_redis_down_runs_the_decorated_call_when_failing_open(own_redis, caplog):
     @prevent_duplicate_task(unique_name(), backend="cache")
     def nightly() -> str:
@@ -110,6 +113,7 @@ def test_redis_down_runs_the_decorated_call_when_failing_open(own_redis, caplog)
     assert records(caplog, logging.ERROR) == []
 
 
+@pytest.mark.slow
 def test_redis_lost_during_the_run_keeps_the_result_and_logs_the_failed_release(own_redis, caplog):
     @prevent_duplicate_task(unique_name(), backend="cache")
     def nightly() -> str:

@@ -21,7 +21,7 @@ from django.test import override_settings
 
 from agentcore_task.locks import acquire_task_lock, is_task_locked, release_task_lock
 from agentcore_task.locks.cache import cache_key
-from agentcore_task.testing.servers import EmbeddedRedis
+from devservers import EmbeddedRedis
 from tests.lock_workers import unique_name
 
 SOCKET_TIMEOUT = 1.0

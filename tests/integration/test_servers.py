@@ -1,4 +1,4 @@
-"""Tests of agentcore_task.testing.servers: finding, starting and always removing servers.
+"""Tests of the devservers package: finding, starting and always removing servers.
 
 The embedded servers are started for real (a PostgreSQL takes one to two seconds), and the
 "whatever happens to the parent" promise is checked by killing a child process that owns
@@ -26,15 +26,14 @@ import psutil
 import psycopg
 import pytest
 
-from agentcore_task.testing import servers
-from agentcore_task.testing.servers import (
+from devservers import (
     EmbeddedPostgres,
     EmbeddedRedis,
     database_settings_from_url,
-    embedded_forced,
     resolve_database_url,
     resolve_redis_url,
 )
+from devservers import resolve as servers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLEANUP_DEADLINE = 15.0
@@ -145,6 +144,7 @@ def _reap_leftovers(
 # --------------------------------------------------------------------------- (1) start/stop
 
 
+@pytest.mark.slow
 def test_embedded_postgres_serves_then_stop_removes_everything() -> None:
     server = EmbeddedPostgres()
     started = time.monotonic()
@@ -176,6 +176,7 @@ def test_embedded_postgres_serves_then_stop_removes_everything() -> None:
     print(f"embedded PostgreSQL started in {startup:.2f} s")
 
 
+@pytest.mark.slow
 def test_embedded_redis_context_manager_serves_then_cleans_up() -> None:
     with EmbeddedRedis() as server:
         directory, port, pid, watchdog_pid = (
@@ -200,7 +201,7 @@ _OWNER_SCRIPT = textwrap.dedent(
     """
     import atexit, json, os, socket, time
     import psycopg
-    from agentcore_task.testing.servers import EmbeddedPostgres, EmbeddedRedis
+    from devservers import EmbeddedPostgres, EmbeddedRedis
 
     pg = EmbeddedPostgres()
     pg.start()
@@ -245,6 +246,7 @@ _OWNER_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_servers_removed_when_owner_is_killed(sig: signal.Signals) -> None:
     proc = subprocess.Popen(
@@ -299,19 +301,7 @@ def _check_owner_cleanup(proc: subprocess.Popen[bytes], sig: signal.Signals) -> 
 # --------------------------------------------------------------------------- (3) resolving
 
 
-def test_resolve_honours_environment_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql://someone:pw@db.example:6543/theirs")
-    monkeypatch.setenv("REDIS_URL", "redis://cache.example:6380/3")
-    monkeypatch.setenv("AGENTCORE_EMBEDDED", "1")
-    monkeypatch.setattr(servers, "_embedded_postgres", None)
-    monkeypatch.setattr(servers, "_embedded_redis", None)
-
-    assert resolve_database_url() == "postgresql://someone:pw@db.example:6543/theirs"
-    assert resolve_redis_url() == "redis://cache.example:6380/3"
-    assert servers._embedded_postgres is None
-    assert servers._embedded_redis is None
-
-
+@pytest.mark.slow
 def test_resolve_uses_a_local_server_and_creates_the_database(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -344,7 +334,7 @@ _RESOLVE_SCRIPT = textwrap.dedent(
     """
     import json, os, socket, subprocess, sys
     import psycopg
-    from agentcore_task.testing import servers
+    from devservers import resolve as servers
 
     mode = sys.argv[1]
     if mode == "forced":
@@ -354,8 +344,8 @@ _RESOLVE_SCRIPT = textwrap.dedent(
                 assert port not in (5432, 6379), f"probed local port {port} although forced"
                 return original(host, port, *args, **kwargs)
             return probe
-        servers._port_open = no_local_probe(servers._port_open)
-        servers._redis_ping = no_local_probe(servers._redis_ping)
+        servers.port_open = no_local_probe(servers.port_open)
+        servers.redis_ping = no_local_probe(servers.redis_ping)
     else:
         # Nothing local: point the probes at ports where nobody listens.
         servers.LOCAL_POSTGRES_PORT = int(sys.argv[2])
@@ -373,7 +363,7 @@ _RESOLVE_SCRIPT = textwrap.dedent(
     # A child re-importing the settings must reuse the servers, not start new ones.
     child = subprocess.run(
         [sys.executable, "-c",
-         "from agentcore_task.testing.servers import *; "
+         "from devservers import *; "
          "print(resolve_database_url('other')); print(resolve_redis_url())"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout.split()
@@ -390,6 +380,7 @@ _RESOLVE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["forced", "nothing-local"])
 def test_resolve_starts_embedded_servers_reused_by_children(mode: str) -> None:
     env = _child_env(AGENTCORE_EMBEDDED="1") if mode == "forced" else _child_env()
@@ -413,73 +404,3 @@ def test_resolve_starts_embedded_servers_reused_by_children(mode: str) -> None:
         assert not any(_alive(pid) for pid in info["pids"])
         assert not os.path.lexists(info["pg_dir"])
         assert not os.path.lexists(info["redis_dir"])
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, False),
-        ("", False),
-        ("0", False),
-        ("no", False),
-        ("1", True),
-        ("true", True),
-        ("YES", True),
-        (" On ", True),
-    ],
-)
-def test_embedded_forced(
-    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool
-) -> None:
-    if value is None:
-        monkeypatch.delenv("AGENTCORE_EMBEDDED", raising=False)
-    else:
-        monkeypatch.setenv("AGENTCORE_EMBEDDED", value)
-    assert embedded_forced() is expected
-
-
-# --------------------------------------------------------------------------- (4) URL parsing
-
-
-def test_database_settings_from_full_url() -> None:
-    settings = database_settings_from_url(
-        "postgresql://alice:s%40cr%3Aet@db.example.com:6543/my%20db"
-        "?sslmode=require&connect_timeout=5&application_name=agentcore"
-    )
-    assert settings == {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": "my db",
-        "USER": "alice",
-        "PASSWORD": "s@cr:et",
-        "HOST": "db.example.com",
-        "PORT": "6543",
-        "OPTIONS": {
-            "sslmode": "require",
-            "connect_timeout": "5",
-            "application_name": "agentcore",
-        },
-    }
-
-
-def test_database_settings_from_minimal_and_socket_urls() -> None:
-    minimal = database_settings_from_url("postgres://bob@localhost/app")
-    assert (minimal["USER"], minimal["PASSWORD"], minimal["HOST"], minimal["PORT"]) == (
-        "bob",
-        "",
-        "localhost",
-        "",
-    )
-    assert minimal["NAME"] == "app"
-    assert minimal["OPTIONS"] == {}
-
-    socket_dir = database_settings_from_url(
-        "postgresql://carol@/app?host=%2Frun%2Fpostgresql&port=5433&sslmode=disable"
-    )
-    assert socket_dir["HOST"] == "/run/postgresql"
-    assert socket_dir["PORT"] == "5433"
-    assert socket_dir["OPTIONS"] == {"sslmode": "disable"}
-
-
-def test_database_settings_rejects_other_schemes() -> None:
-    with pytest.raises(ValueError, match="PostgreSQL URL"):
-        database_settings_from_url("mysql://root@localhost/app")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import zipfile
 from io import StringIO
 from pathlib import Path
 
@@ -116,18 +113,3 @@ def test_sql_files_parse_and_every_query_has_a_description():
 def test_malformed_sql_files_are_refused(text):
     with pytest.raises(ValueError):
         parse_queries(text)
-
-
-@pytest.mark.slow
-def test_the_wheel_carries_the_sql_files(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        timeout=300,
-    )
-    (wheel,) = tmp_path.glob("agentcore_task-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    for path in sql_directory().glob("*.sql"):
-        assert f"agentcore_task/_sql/{path.name}" in names
-    assert "agentcore_task/py.typed" in names
-    assert "agentcore_task/migrations/0001_initial.py" in names

@@ -1,11 +1,12 @@
 """Watchdog that removes an embedded server once the process that started it is gone.
 
-``servers.py`` starts PostgreSQL and Redis as child processes in temporary directories.
-``atexit`` only covers a normal interpreter exit; a SIGTERM, a SIGKILL or a crash of the
-parent would leave a server running and a directory behind.  So every embedded server gets
-one of these watchdogs as a separate process.  It holds the read end of a pipe whose only
-write end is in the parent: the kernel closes that write end however the parent ends, the
-read here returns EOF, and the watchdog stops the server and deletes its directory.
+``postgres.py`` and ``redis.py`` start PostgreSQL and Redis as child processes in temporary
+directories. ``atexit`` only covers a normal interpreter exit; a SIGTERM, a SIGKILL or a
+crash of the parent would leave a server running and a directory behind.  So every embedded
+server gets one of these watchdogs as a separate process.  It holds the read end of a pipe
+whose only write end is in the parent: the kernel closes that write end however the parent
+ends, the read here returns EOF, and the watchdog stops the server and deletes its
+directory.
 
 Protocol on the pipe: one JSON object per line, written by the parent.
 
