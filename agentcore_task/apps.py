@@ -12,6 +12,8 @@ class AgentcoreTaskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Here, not at the top: these modules import the models, which app loading allows
+        # only once every app's models are registered.
         from celery.signals import beat_init
         from django.core.signals import request_finished, request_started
 

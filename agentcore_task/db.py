@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 
 def _model() -> type[TaskExecution]:
+    # At call time: the write services import this module and must stay importable before
+    # django.setup() (a task module may create a TaskLogCollector at import).
     from agentcore_task.models import TaskExecution
 
     return TaskExecution

@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from agentcore_task.api.openapi import AutoSchema
+from agentcore_task.api.serializers import (
+    TaskExecutionDetailSerializer,
+    TaskExecutionListSerializer,
+)
 
 JSON_QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "metadata": {"type": "object", "additionalProperties": True},
@@ -25,11 +29,6 @@ class TaskExecutionSchema(AutoSchema):
 
     def _map_serializer(self, serializer: Any, direction: str, *args: Any, **kwargs: Any) -> Any:
         schema = super()._map_serializer(serializer, direction, *args, **kwargs)
-        from agentcore_task.api.serializers import (
-            TaskExecutionDetailSerializer,
-            TaskExecutionListSerializer,
-        )
-
         # A list item's metadata may be left out (include_metadata=false): not required.
         is_list_item = isinstance(serializer, TaskExecutionListSerializer) and not isinstance(
             serializer, TaskExecutionDetailSerializer
