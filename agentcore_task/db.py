@@ -144,7 +144,8 @@ def fetch_execution(
     transaction, in a savepoint, so that a failure rolls back only the savepoint.
     """
     connection = write_connection()
-    if not join and transactions.use_own_connection(connection, params.get("task_id")):
+    task_id = params.get("task_id")
+    if not join and transactions.use_own_connection(connection, task_id):
         own = transactions.own_connection(connection)
         try:
             return _fetch(own, name, params, full_row)
@@ -152,11 +153,26 @@ def fetch_execution(
             transactions.discard_if_broken(connection)
             if not transactions.is_lock_timeout(error):
                 raise
-            # The caller's own transaction holds the row: write where it can be seen.
+        if not _row_held_by_caller(connection, task_id):
+            # Another session holds the row for now: wait for it, as any write would.
+            with transactions.without_lock_timeout(own):
+                return _fetch(own, name, params, full_row)
+        # The caller's own transaction holds the row: write where it can be seen, and send
+        # this id's later writes there at once rather than after another lock timeout.
+        transactions.remember_held_by_caller(connection, str(task_id))
     if connection.in_atomic_block:
         with transaction.atomic(using=connection.alias, savepoint=True):
             return _fetch(connection, name, params, full_row)
     return _fetch(connection, name, params, full_row)
+
+
+def _row_held_by_caller(connection: BaseDatabaseWrapper, task_id: object) -> bool:
+    """Tell whether the caller's open transaction wrote or locked ``task_id``'s row."""
+    with transaction.atomic(using=connection.alias, savepoint=True):
+        cursor = _cursor(connection)
+        cursor.execute(_statement("row_held_by_this_transaction"), {"task_id": task_id})
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def fetch_row(name: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:

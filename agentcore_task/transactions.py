@@ -13,8 +13,10 @@ Two exceptions keep the caller's connection:
   (it joins the transaction on purpose, because it also sends the message only on commit):
   a write for such an id must see the uncommitted row. :func:`join` records them.
 * a write that would wait for a row lock held by the caller's own transaction (it updated the
-  row itself): our connection gives up after :data:`LOCK_TIMEOUT_MS` and the write runs in a
-  savepoint of the caller's transaction instead, rather than waiting on itself forever.
+  row itself): our connection gives up after :data:`LOCK_TIMEOUT_MS`, and when the row's
+  version shows the caller's transaction id the write runs in a savepoint of the caller's
+  transaction instead, rather than waiting on itself forever (later writes for that id go
+  there at once). A row another session holds is waited for, as any write would.
 
 The atomic blocks a Django test case opens around each test are not the caller's transaction:
 a test using plain ``django_db`` sees its writes in its own transaction, as before.
@@ -23,9 +25,11 @@ a test using plain ``django_db`` sees its writes in its own transaction, as befo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 LOCK_TIMEOUT_MS = 2000
@@ -93,11 +97,41 @@ def own_connection(connection: BaseDatabaseWrapper) -> BaseDatabaseWrapper:
 
 
 def discard_if_broken(connection: BaseDatabaseWrapper) -> None:
-    """Close our own connection of this alias when a failure left it unusable."""
+    """Close our own connection of this alias when a failure left it unusable.
+
+    Only when it is unusable: its age (``CONN_MAX_AGE``) is for the request boundaries to
+    judge, and a statement refused for a lock timeout leaves it perfectly usable.
+    """
     cache: dict[str, BaseDatabaseWrapper] = getattr(_own, "connections", None) or {}
     own = cache.get(connection.alias)
-    if own is not None:
-        own.close_if_unusable_or_obsolete()
+    if own is not None and own.connection is not None and not own.is_usable():
+        own.close()
+
+
+@contextmanager
+def without_lock_timeout(own: BaseDatabaseWrapper) -> Iterator[None]:
+    """Let one statement of our own connection wait for a row lock as long as it takes.
+
+    For a row another session holds (not the caller's own transaction, which would make the
+    wait endless): the write then behaves as any write to that row would.
+    """
+    with own.cursor() as cursor:
+        cursor.execute("SET lock_timeout = 0")
+    try:
+        yield
+    finally:
+        with own.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+
+
+def remember_held_by_caller(connection: BaseDatabaseWrapper, task_id: str) -> None:
+    """Send this id's writes to the caller's transaction until it ends: it holds the row."""
+
+    def transaction_ended() -> None:
+        """A marker: Django drops it when the transaction ends (runs it on commit)."""
+
+    transaction.on_commit(transaction_ended, using=connection.alias)
+    join(connection, task_id, transaction_ended)
 
 
 def close_own_connections(**_: Any) -> None:

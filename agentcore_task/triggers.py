@@ -19,18 +19,21 @@ Rules:
 * The first terminal status wins. A terminal row does not change to another terminal status
   (a Celery sync that says SUCCESS cannot overwrite the FAILURE a task recorded, nor can a
   late success undo a revoke), and the refused write's ``result``, ``error`` and
-  ``traceback`` are dropped with it, so the row never contradicts itself. The one exception
-  is a FAILURE written by the timeout job, which the row remembers in ``timed_out``: the
-  real outcome may replace it, and then ``timed_out`` is cleared.
-* A row that becomes SUCCESS (or leaves a timed-out FAILURE) does not keep an ``error`` or
-  ``traceback`` from before, unless the same write supplies new ones.
-* ``timed_out`` is true only on a FAILURE; a later write that supplies its own ``error`` (the
-  real failure) clears it.
+  ``traceback`` are dropped with it, so the row never contradicts itself.
+* The one exception is a FAILURE written by the timeout job, which the row remembers in
+  ``timed_out``. The real outcome replaces it: another terminal status, or a FAILURE whose
+  write clears ``timed_out`` (the library's status updates do) or brings its own ``error``.
+  Then ``timed_out`` is false, the timeout's ``error``/``traceback`` are cleared unless the
+  write supplies new ones, and ``finished_at`` is stamped again: the run ended now, not when
+  it was marked. A late STARTED cannot reopen such a row, but stamps its missing
+  ``started_at`` (a task marked "never started" that starts after all).
+* A row that becomes SUCCESS keeps no ``error`` or ``traceback`` from before, unless the same
+  write supplies new ones. ``timed_out`` is true only on a FAILURE.
 * ``updated_at`` is the statement's time on every insert and update: the row's heartbeat.
 
-A DBA repairing or importing rows by hand can lift the rules on times (``started_at``,
-``finished_at`` and ``updated_at`` are then kept as written) and on terminal changes for one
-transaction with ``SET LOCAL agentcore_task.override_rules = 'on'``.
+A DBA repairing or importing rows by hand can lift every rule for one transaction with
+``SET LOCAL agentcore_task.override_rules = 'on'``: the row is then stored as written, its
+times (``updated_at`` included) too.
 
 Times come from ``statement_timestamp()``, so a long transaction that updates a row late
 stamps the time of that statement rather than the time the transaction began.
@@ -41,16 +44,21 @@ from __future__ import annotations
 import pgtrigger
 
 STATUS_RULES_FUNCTION = """
+    IF current_setting('agentcore_task.override_rules', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
+
+    requested := NEW.status;
     IF TG_OP = 'UPDATE' AND OLD.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
        AND NEW.status IS DISTINCT FROM OLD.status
-       AND (NEW.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') OR NOT OLD.timed_out)
-       AND current_setting('agentcore_task.override_rules', true) IS DISTINCT FROM 'on' THEN
+       AND (NEW.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') OR NOT OLD.timed_out) THEN
         IF NEW.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
             NEW.result := OLD.result;
             NEW.error := OLD.error;
             NEW.traceback := OLD.traceback;
         END IF;
         NEW.status := OLD.status;
+        NEW.timed_out := OLD.timed_out;
     END IF;
 
     IF NEW.status <> 'FAILURE' THEN
@@ -59,9 +67,18 @@ STATUS_RULES_FUNCTION = """
           AND NEW.error IS DISTINCT FROM OLD.error THEN
         NEW.timed_out := false;
     END IF;
+    replaced_timeout := TG_OP = 'UPDATE' AND OLD.timed_out AND NOT NEW.timed_out;
+
+    IF TG_OP = 'UPDATE' AND requested = OLD.status AND NOT replaced_timeout
+       AND NEW.started_at IS NOT DISTINCT FROM OLD.started_at
+       AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at
+       AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+        NEW.updated_at := statement_timestamp();
+        RETURN NEW;
+    END IF;
 
     IF TG_OP = 'UPDATE' AND NEW.status IS DISTINCT FROM OLD.status
-       AND (NEW.status = 'SUCCESS' OR OLD.timed_out) THEN
+       AND NEW.status = 'SUCCESS' OR replaced_timeout THEN
         IF NEW.error IS NOT DISTINCT FROM OLD.error THEN
             NEW.error := NULL;
         END IF;
@@ -70,28 +87,16 @@ STATUS_RULES_FUNCTION = """
         END IF;
     END IF;
 
-    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status
-       AND NEW.started_at IS NOT DISTINCT FROM OLD.started_at
-       AND NEW.finished_at IS NOT DISTINCT FROM OLD.finished_at
-       AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
-        NEW.updated_at := statement_timestamp();
-        RETURN NEW;
-    END IF;
-
-    IF current_setting('agentcore_task.override_rules', true) = 'on' THEN
-        RETURN NEW;
-    END IF;
-
     IF TG_OP = 'UPDATE' AND OLD.started_at IS NOT NULL THEN
         NEW.started_at := OLD.started_at;
-    ELSIF NEW.status IN ('STARTED', 'RETRY') THEN
+    ELSIF requested IN ('STARTED', 'RETRY') THEN
         NEW.started_at := statement_timestamp();
     ELSE
         NEW.started_at := NULL;
     END IF;
 
     IF NEW.status IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
-        IF TG_OP = 'UPDATE' AND OLD.finished_at IS NOT NULL THEN
+        IF TG_OP = 'UPDATE' AND OLD.finished_at IS NOT NULL AND NOT replaced_timeout THEN
             NEW.finished_at := OLD.finished_at;
         ELSE
             NEW.finished_at := statement_timestamp();
@@ -109,4 +114,5 @@ status_rules = pgtrigger.Trigger(
     when=pgtrigger.Before,
     operation=pgtrigger.Insert | pgtrigger.Update,
     func=STATUS_RULES_FUNCTION,
+    declare=[("requested", "varchar(20)"), ("replaced_timeout", "boolean")],
 )

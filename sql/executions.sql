@@ -29,9 +29,13 @@ SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
 
 -- name: update_status
 -- Set the status, the result / error / traceback that were given (a NULL parameter leaves
--- the column alone) and merge a metadata patch, all in one UPDATE.
+-- the column alone) and merge a metadata patch, all in one UPDATE. A terminal status written
+-- here is an outcome, not the timeout job's guess: it clears timed_out (the status trigger
+-- then lets it replace a timed-out FAILURE, and only that).
 UPDATE agentcore_task_execution
-SET status = %(status)s,
+SET status = %(status)s::text,
+    timed_out = CASE WHEN %(status)s::text IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN false
+                     ELSE timed_out END,
     result = CASE WHEN %(set_result)s THEN %(result)s::jsonb ELSE result END,
     error = COALESCE(%(error)s, error),
     traceback = COALESCE(%(traceback)s, traceback),
@@ -68,3 +72,18 @@ SET metadata = jsonb_set(
     true
 )
 WHERE task_id = %(task_id)s
+
+-- name: row_held_by_this_transaction
+-- Whether the running transaction wrote or locked the row of %(task_id)s: its xmin (it wrote
+-- this version) or xmax (it holds the row lock) is this transaction's id. A write on another
+-- connection of the same process would otherwise wait on it forever. xid8 ids are compared in
+-- their 32-bit form, as the system columns hold them.
+SELECT EXISTS (
+    SELECT 1
+    FROM agentcore_task_execution AS e,
+         (SELECT (pg_current_xact_id_if_assigned()::text::bigint %% 4294967296)::text AS xid)
+             AS current
+    WHERE e.task_id = %(task_id)s
+      AND current.xid IS NOT NULL
+      AND current.xid IN (e.xmin::text, e.xmax::text)
+)

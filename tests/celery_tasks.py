@@ -119,6 +119,7 @@ def _noop() -> None:
 
 tracked_noop = app.task(name="tests.tracked.noop")(_noop)
 tracked_long = app.task(name="tests.tracked.long", agentcore_timeout_minutes=120)(_wait)
+tracked_quick = app.task(name="tests.tracked.quick", agentcore_timeout_minutes=2)(_wait)
 
 
 @app.task(name="tests.tracked.exclusive")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +37,8 @@ __all__ = [
     "parse_user_id",
 ]
 
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_TRAILING_ZEROS = re.compile(r"\.0*$")
 MAX_JSON_DEPTH = 100
 """JSON filters nested deeper are refused: no containment query needs more levels."""
 
@@ -105,12 +108,12 @@ def parse_filters(**values: Any) -> ExecutionFilters:
     return ExecutionFilters(**parsed)
 
 
-def parse_text(value: object) -> str:
-    """Return text PostgreSQL can compare: without a NUL character."""
-    text = str(value)
+def parse_text(value: object) -> str | None:
+    """Return text PostgreSQL can compare, without surrounding spaces; blank is no filter."""
+    text = str(value).strip()
     if "\x00" in text:
         raise ValueError("Enter text without NUL characters.")
-    return text
+    return text or None
 
 
 def parse_statuses(value: object) -> tuple[str, ...]:
@@ -144,8 +147,10 @@ def parse_user_id(value: object) -> int:
         TypeError: a value of another type (``created_by`` named).
     """
     if isinstance(value, str):
-        text = value.strip()
-        if not (text.isascii() and text.isdigit()):
+        # What a form's IntegerField takes (spaces, a sign, a trailing ".0"), in ASCII digits
+        # only: int() would also read other scripts' digits ("٣", "²").
+        text = _TRAILING_ZEROS.sub("", value.strip())
+        if not _WHOLE_NUMBER.fullmatch(text):
             raise ValueError("Enter a whole number (a user id).")
         return int(text)
     user_id = arguments.user_id(value)  # a TypeError naming created_by for other types

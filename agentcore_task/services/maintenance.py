@@ -23,6 +23,7 @@ from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any, TypedDict
 
+from celery import current_app
 from django.db.transaction import TransactionManagementError
 
 from agentcore_task import conf, runtime_config
@@ -219,33 +220,39 @@ def never_started_error(pending_minutes: int) -> str:
     )
 
 
-def _timeout_rule(default_minutes: int) -> Callable[[str], int]:
-    """Return task name → timeout minutes: the task's option, a settings pattern, the default.
+def _own_timeout(task: object) -> int | None:
+    own = getattr(task, TIMEOUT_OPTION, None)
+    if isinstance(own, int) and not isinstance(own, bool) and own >= 1:
+        return own
+    return None
+
+
+def _timeout_rule(default_minutes: int) -> tuple[Callable[[str], int], int]:
+    """Return task name → timeout minutes (the task's option, a settings pattern, the
+    default) and the shortest timeout any task can have, which bounds the candidates' query.
 
     The task option is read from the Celery app's task registry of this process, so the job
     must run where the tasks are registered (a worker does).
     """
-    from celery import current_app
-
     patterns = conf.timeout_overrides()
     registry = current_app.tasks
+    options = [minutes for task in registry.values() if (minutes := _own_timeout(task))]
 
     def minutes_for(task_name: str) -> int:
-        own = getattr(registry.get(task_name), TIMEOUT_OPTION, None)
-        if isinstance(own, int) and not isinstance(own, bool) and own >= 1:
+        own = _own_timeout(registry.get(task_name))
+        if own is not None:
             return own
         for pattern, minutes in patterns.items():
             if fnmatchcase(task_name, pattern):
                 return minutes
         return default_minutes
 
-    return minutes_for
+    return minutes_for, min([default_minutes, *patterns.values(), *options])
 
 
 def _timed_out(minutes: int) -> list[tuple[int, str, str, int]]:
     """Return (id, task_id, status, timeout minutes) of the running rows past their timeout."""
-    minutes_for = _timeout_rule(minutes)
-    shortest = min([minutes, *conf.timeout_overrides().values()])
+    minutes_for, shortest = _timeout_rule(minutes)
     rows = fetch_rows("timeout_candidates", {"shortest": dt.timedelta(minutes=shortest)})
     stale = []
     for pk, task_id, task_name, status, silent_for in rows:
@@ -344,11 +351,15 @@ def _mark_never_started(sync: bool, budget: int) -> tuple[int, SyncSummary]:
     """Mark stale PENDING executions that Celery never heard of; return (marked, sync counts)."""
     pending_minutes = conf.pending_timeout_minutes()
     timeout = dt.timedelta(minutes=pending_minutes)
-    rows = fetch_rows("stale_pending", {"timeout": timeout, "limit": max(budget, 1)})
+    asking = sync and result_backend_configured()
+    limit = budget if asking else conf.timeout_sync_max()
     synced: SyncSummary = {"synced_count": 0, "updated_count": 0}
+    if limit < 1:
+        return 0, synced  # the sync budget went to the running rows: next run
+    rows = fetch_rows("stale_pending", {"timeout": timeout, "limit": limit})
     if not rows:
         return 0, synced
-    if sync and result_backend_configured():
+    if asking:
         listed = sync_listed((task_id, status) for _pk, task_id, status in rows)
         synced = listed.summary
         ids = [pk for pk, task_id, _status in rows if task_id in listed.unknown]

@@ -258,3 +258,27 @@ def test_bad_cursor_requests_are_400(client, make, params):
     make("row")
     response = get(client, **params)
     assert response.status_code == 400 and "cursor" in response.json()
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return sorted(row["task_id"] for row in response.json()["results"])
+
+
+def test_text_filters_ignore_surrounding_spaces_and_a_blank_value_is_no_filter(make, client):
+    make("b1", module="billing")
+    make("m1", module="mail")
+    assert ids(client.get(BASE, {"module": " billing "})) == ["b1"]
+    assert ids(client.get(BASE, {"module": " "})) == ["b1", "m1"]
+    assert ids(client.get(BASE, {"search": " b1"})) == ["b1"]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    # Every spelling a form's IntegerField takes is accepted (200, never a 400); the
+    # scoping rule counts only plain digits as "this user", so the others list nothing.
+    [(" {pk} ", ["own"]), ("+{pk}", []), ("{pk}.0", [])],
+)
+def test_created_by_takes_what_an_integer_field_takes(make, client, alice, spelling, expected):
+    make("own", module="m")
+    assert ids(client.get(BASE, {"created_by": spelling.format(pk=alice.pk)})) == expected

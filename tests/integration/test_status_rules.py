@@ -136,7 +136,7 @@ def test_a_timed_out_failure_is_replaced_by_the_real_outcome_which_clears_its_er
     after = reload(row)
     assert finished.status == outcome
     assert (after.error, after.traceback, after.timed_out) == (None, None, False)
-    assert after.finished_at == timed_out.finished_at
+    assert after.finished_at > timed_out.finished_at, "the run ended now, not at the mark"
 
 
 def test_a_real_failure_replaces_the_timeout_error_and_clears_timed_out(make_execution):
@@ -150,6 +150,37 @@ def test_a_real_failure_replaces_the_timeout_error_and_clears_timed_out(make_exe
     # and now it is the application's FAILURE: it stays
     TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS)
     assert reload(row).status == TaskStatus.FAILURE
+
+
+def test_a_real_failure_without_an_error_still_replaces_the_timeout(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    mark_timed_out_by_hand(row)
+
+    TaskTracker.update_task_status(row.task_id, TaskStatus.FAILURE)  # e.g. a sync, no error
+
+    after = reload(row)
+    assert (after.status, after.timed_out, after.error) == ("FAILURE", False, None)
+    TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS)
+    assert reload(row).status == TaskStatus.FAILURE, "now it is a real FAILURE: it stays"
+
+
+def test_a_task_marked_never_started_that_starts_after_all_gets_its_times(make_execution):
+    row = make_execution()  # PENDING
+    raw(
+        "UPDATE agentcore_task_execution SET status = 'FAILURE', timed_out = true,"
+        " error = 'Never started' WHERE id = %s",
+        [row.pk],
+    )
+    TaskTracker.update_task_status(row.task_id, TaskStatus.STARTED)
+    started = reload(row)
+    assert (started.status, started.timed_out) == ("FAILURE", True)
+    assert started.started_at is not None, "the late start is stamped"
+
+    TaskTracker.update_task_status(row.task_id, TaskStatus.SUCCESS, result=1)
+
+    done = reload(row)
+    assert (done.status, done.error, done.timed_out) == ("SUCCESS", None, False)
+    assert done.finished_at >= done.started_at == started.started_at
 
 
 def test_a_timed_out_row_is_not_reopened_by_a_late_start(make_execution):
@@ -210,6 +241,20 @@ def test_orm_writes_cannot_supply_times_either(make_execution):
     after = reload(row)
     assert after.started_at == started_at
     assert after.duration is not None and after.duration >= 0
+
+
+def test_lifted_rules_keep_the_heartbeat_as_written(make_execution):
+    row = make_execution(initial_status=TaskStatus.STARTED)
+    before = reload(row).updated_at
+    with transaction.atomic():
+        raw("SET LOCAL agentcore_task.override_rules = 'on'")
+        raw(
+            "UPDATE agentcore_task_execution SET created_at = created_at - interval '1 day'"
+            " WHERE id = %s",
+            [row.pk],
+        )
+        raw("SET LOCAL agentcore_task.override_rules = 'off'")
+    assert reload(row).updated_at == before
 
 
 def test_a_dba_can_lift_the_rules_for_one_transaction(make_execution):
