@@ -30,9 +30,11 @@ demo: $(if $(filter no,$(INSTALL)),,$(VENV)/.demo-installed)
 	$(BIN)/python -m demo $(ARGS)
 
 # Line coverage of agentcore_task measured by `make test` (the test process only: the Celery
-# worker and the spawned processes are not counted); below this the run fails. Measured
-# 94.8% when the floor was set; beat_database.py (0%) runs only in a child process.
-COVERAGE_FLOOR ?= 94
+# worker, Beat and the spawned processes are not counted); below this the run fails.
+# Measured 92.8% when the floor was set: beat_database.py (0%), most of beat_scheduler.py and
+# the write pause run only in child processes, the openapi stand-ins only without
+# drf-spectacular.
+COVERAGE_FLOOR ?= 92
 
 ## test: lint, type-check and run the whole test suite with coverage (what CI runs)
 test: lint pytest

@@ -77,6 +77,7 @@ def answers(apps: list[str], **env: str) -> dict[str, int]:
 
 def test_the_readme_lists_the_apps_the_api_needs():
     assert readme_installed_apps() == [
+        "django.contrib.postgres",  # Django 6 requires it for the GIN indexes
         "rest_framework",
         "django_filters",
         "drf_spectacular",
