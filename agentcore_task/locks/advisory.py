@@ -246,6 +246,12 @@ def close_sessions() -> None:
             session.close()
 
 
+def _owned_here(session: Any, key: int, owner: str) -> bool:
+    """Tell whether this process took ``key`` for ``owner`` (the caller holds the mutex)."""
+    held = session.held.get(key)
+    return held is not None and held[0] == owner
+
+
 class AdvisoryLockBackend:
     """Locks as PostgreSQL session-level advisory locks on a dedicated connection."""
 
@@ -275,20 +281,14 @@ class AdvisoryLockBackend:
         key = advisory_lock_key(lock_name)
         session = _session()
         with session.mutex:
-            held = session.held.get(key)
-            if held is None or held[0] != owner:
-                return False
-            return self._unlock(session, key)
+            return _owned_here(session, key, owner) and self._unlock(session, key)
 
     def is_held(self, lock_name: str, owner: str) -> bool:
         """Tell whether ``owner`` holds the lock, asking the session that took it."""
         key = advisory_lock_key(lock_name)
         session = _session()
         with session.mutex:
-            held = session.held.get(key)
-            if held is None or held[0] != owner:
-                return False
-            return session.holds(key, lock_name)
+            return _owned_here(session, key, owner) and session.holds(key, lock_name)
 
     def force_release(self, lock_name: str) -> str | None:
         """Unlock it here if this process holds it, else terminate the session holding it."""
