@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.postgres",
+    "django.contrib.staticfiles",  # the dashboard's script and stylesheet, served in tests
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
+LOGIN_URL = "/accounts/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -53,11 +56,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A strict Content-Security-Policy on every response: the dashboard must work under it.
+    "tests.csp.StrictContentSecurityPolicy",
 ]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

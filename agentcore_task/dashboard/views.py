@@ -1,0 +1,189 @@
+"""The pages: overview, executions table, one execution. HTTP in, template context out.
+
+Each view starts from ``TaskExecution.objects.visible_to(request.user)``, the rule the API
+applies, and narrows it with the same parsers and query methods, so no page shows a row the
+API would refuse that user. Anonymous visitors go to the host's ``LOGIN_URL``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from agentcore_task.dashboard import live, operate, present
+from agentcore_task.dashboard.overview import DEFAULT_WINDOW, WINDOWS, overview
+from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
+from agentcore_task.models import TaskExecution
+from agentcore_task.querysets import TaskExecutionQuerySet, sees_everything
+from agentcore_task.status import TaskStatus
+
+TEMPLATES = "agentcore_task/dashboard/"
+DETAIL_BASE = "agentcore_task_dashboard:executions"
+
+
+def _visible(request: HttpRequest) -> TaskExecutionQuerySet:
+    username = get_user_model().USERNAME_FIELD
+    return TaskExecution.objects.visible_to(request.user).annotate(
+        created_by_username=F(f"created_by__{username}")
+    )
+
+
+FORM_FIELDS = (
+    ("task_name", "Task name", "text", "myapp.tasks.build_report"),
+    ("module", "Module", "text", "reports"),
+    ("start_date", "Created from", "date", ""),
+    ("end_date", "Created until", "date", ""),
+    ("created_by", "Created by (user id)", "text", ""),
+    ("search", "Search task name or id", "search", ""),
+    ("metadata", "Metadata contains (JSON)", "text", '{"tenant": 42}'),
+    ("task_kwargs", "Keyword arguments contain (JSON)", "text", '{"feed": 7}'),
+)
+
+
+def _common(request: HttpRequest, page: str) -> dict[str, Any]:
+    """Return what every page's frame needs: the page name, the empty row for live rows."""
+    return {"page": page, "blank_row": present.BLANK, "detail_base": reverse(DETAIL_BASE)}
+
+
+def _form_fields(values: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "label": label,
+            "kind": kind,
+            "hint": hint,
+            "value": values.get(name, ""),
+            "errors": errors.get(name, []),
+        }
+        for name, label, kind, hint in FORM_FIELDS
+    ]
+
+
+def _api_scope(request: HttpRequest, mine: bool = False) -> dict[str, str]:
+    """Return the API parameters that select the rows this page shows (its default is own)."""
+    return {} if mine or not sees_everything(request.user) else {"my_tasks": "false"}
+
+
+def _live_query(scope: dict[str, str], values: dict[str, Any] | None = None) -> str:
+    values = dict(values or {})
+    values.update(scope, metadata_fields=live.LIVE_METADATA, page_size=str(PAGE_SIZE))
+    return query_string(values, mine=False)
+
+
+@require_GET
+@login_required
+def overview_page(request: HttpRequest) -> HttpResponse:
+    """Counts by status over a window, throughput and failures over time, what runs now."""
+    window = request.GET.get("window", DEFAULT_WINDOW)
+    status = 200
+    if window not in WINDOWS:
+        window, status = DEFAULT_WINDOW, 400
+    context = overview(_visible(request), window)
+    api = live.api_list_url()
+    running = {"status": ",".join(TaskStatus.get_running_statuses())}
+    context.update(
+        _common(request, "overview"),
+        window_error=status == 400,
+        api=api,
+        stream=live.list_stream_url(api),
+        live_query=_live_query(_api_scope(request), running),
+    )
+    return render(request, TEMPLATES + "overview.html", context, status=status)
+
+
+@require_GET
+@login_required
+def executions_page(request: HttpRequest) -> HttpResponse:
+    """The executions the user may see, filtered as the API's list is, newest first."""
+    asked = read_query(request.GET)
+    rows = _visible(request)
+    if asked.mine:
+        rows = rows.owned_by(request.user)
+    page = None
+    if not asked.errors:
+        page = page_of(rows.matching(asked.filters).list_columns(), asked.after)
+    # Live rows only where the API answers this user the same rows (asking it for another
+    # user's rows without the right is a 403, and the page shows none of them anyway).
+    created_by = asked.filters.created_by_id
+    api = live.api_list_url()
+    consistent = created_by in (None, request.user.pk) or sees_everything(request.user)
+    context = {
+        **_common(request, "executions"),
+        "asked": asked,
+        "form_fields": _form_fields(asked.values, asked.errors),
+        "values": asked.values,
+        "statuses": TaskStatus.choices,
+        "rows": [present.execution(row) for row in page.rows] if page else [],
+        "count": page.count if page else 0,
+        "count_short": present.short_number(page.count) if page else "0",
+        "capped": page.capped if page else False,
+        "filters_query": query_string(asked.values, asked.mine),
+        "next_query": (
+            query_string(asked.values, asked.mine, after=page.next_cursor)
+            if page and page.next_cursor
+            else None
+        ),
+        "first_page": asked.after is None,
+        "sees_everything": sees_everything(request.user),
+        "api": api if consistent and not asked.errors else None,
+        "stream": live.list_stream_url(api) if consistent else None,
+        "live_query": _live_query(_api_scope(request, asked.mine), _api_values(asked.values)),
+    }
+    return render(
+        request, TEMPLATES + "executions.html", context, status=400 if asked.errors else 200
+    )
+
+
+def _api_values(values: dict[str, Any]) -> dict[str, Any]:
+    api_values = dict(values)
+    api_values["status"] = ",".join(values["status"])
+    return api_values
+
+
+@require_GET
+@login_required
+def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything recorded about one execution the user may see; a 404 page otherwise."""
+    row = _visible(request).filter(pk=pk).first()
+    if row is None:
+        return render(
+            request,
+            TEMPLATES + "not_found.html",
+            {**_common(request, "execution"), "pk": pk},
+            status=404,
+        )
+    api = live.api_list_url()
+    context = {
+        **_common(request, "execution"),
+        "execution": row,
+        "view": present.execution(row, timezone.now()),
+        "json_fields": [
+            (name, label, present.pretty_json(getattr(row, name)))
+            for name, label in (
+                ("task_args", "Arguments"),
+                ("task_kwargs", "Keyword arguments"),
+                ("result", "Result"),
+                ("metadata", "Metadata"),
+            )
+        ],
+        "updated": present.moment(row.updated_at),
+        "back_query": _kept_filters(request.GET.get("from", "")),
+        "api": api,
+        "stream": live.detail_stream_url(api, row.pk),
+        "actions": operate.action_urls(request.user, row.pk),
+    }
+    return render(request, TEMPLATES + "execution.html", context)
+
+
+def _kept_filters(text: str) -> str:
+    """Return the table's filters a detail link came from, re-encoded from their parsed form."""
+    asked = read_query(QueryDict(text))
+    return query_string(asked.values, asked.mine)

@@ -1,0 +1,252 @@
+"""The dashboard's pages through Django's test client: scoping, filters, pages, CSP safety."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from agentcore_task.dashboard import table
+from agentcore_task.services.writes import update_progress, update_task_status
+
+PAGES = ("/tasks/", "/tasks/executions/")
+
+
+def _ids(response: Any) -> set[int]:
+    return {int(pk) for pk in re.findall(rb'<tr data-execution-id="(\d+)"', response.content)}
+
+
+def test_anonymous_visitors_go_to_the_hosts_login_url(client: Any, make_execution: Any) -> None:
+    row = make_execution()
+    for url in (*PAGES, f"/tasks/executions/{row.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={url}"
+
+
+@override_settings(LOGIN_URL="/somewhere/else/")
+def test_the_login_url_is_the_hosts_setting(client: Any) -> None:
+    assert client.get("/tasks/")["Location"] == "/somewhere/else/?next=/tasks/"
+
+
+def test_each_user_sees_only_their_own_rows_on_every_page(
+    login: Any, alice: Any, bob: Any, staff: Any, make_execution: Any
+) -> None:
+    mine = make_execution(created_by=alice, task_name="tests.alice_only")
+    theirs = make_execution(created_by=bob, task_name="tests.bob_only")
+    for row in (mine, theirs):
+        update_task_status(row.task_id, "STARTED")
+
+    client = login(alice)
+    for url in PAGES:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert _ids(response) == {mine.pk}, url
+        assert b"tests.bob_only" not in response.content
+    assert client.get(f"/tasks/executions/{mine.pk}/").status_code == 200
+    hidden = client.get(f"/tasks/executions/{theirs.pk}/")
+    assert hidden.status_code == 404
+    assert b"tests.bob_only" not in hidden.content
+    assert b"No such execution" in hidden.content
+    # Asking for bob's rows by filter shows none of them (the API would refuse with a 403).
+    assert _ids(client.get(f"/tasks/executions/?created_by={bob.pk}")) == set()
+
+    client = login(staff)
+    assert _ids(client.get("/tasks/executions/")) == {mine.pk, theirs.pk}
+    assert _ids(client.get("/tasks/executions/?mine=1")) == set()
+    assert client.get(f"/tasks/executions/{theirs.pk}/").status_code == 200
+
+
+def test_the_overview_counts_only_visible_rows(
+    login: Any, alice: Any, bob: Any, make_execution: Any
+) -> None:
+    for _ in range(3):
+        make_execution(created_by=bob)
+    failed = make_execution(created_by=alice, task_name="tests.slow")
+    update_task_status(failed.task_id, "STARTED")
+    update_task_status(failed.task_id, "FAILURE", error="boom")
+    make_execution(created_by=alice)  # PENDING
+
+    page = login(alice).get("/tasks/?window=hour").content.decode()
+    assert re.search(r"last hour: <span title=\"2\">2</span> in all", page)
+    failures = r"status-failure\">FAILURE</span>\s*<span class=\"count-number\" title=\"1\""
+    assert re.search(failures, page)
+    assert "Oldest pending: <time" in page
+    assert "tests.slow" in page  # the slowest-tasks table
+    assert 'role="img"' in page
+
+
+def test_an_unknown_window_is_a_400_that_says_so(login: Any, alice: Any) -> None:
+    response = login(alice).get("/tasks/?window=year")
+    assert response.status_code == 400
+    assert b"Choose a window of hour, day or week" in response.content
+
+
+def test_filters_narrow_the_table_and_stay_in_the_links(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    wanted = make_execution(
+        created_by=alice, module="billing", metadata={"tenant": 7}, task_kwargs={"feed": 3}
+    )
+    update_task_status(wanted.task_id, "STARTED")
+    other = make_execution(created_by=alice, module="billing", metadata={"tenant": 8})
+    make_execution(created_by=alice, module="reports", metadata={"tenant": 7})
+    client = login(alice)
+
+    assert _ids(client.get("/tasks/executions/?module=billing")) == {wanted.pk, other.pk}
+    assert _ids(client.get('/tasks/executions/?metadata={"tenant":7}&module=billing')) == {
+        wanted.pk
+    }
+    assert _ids(client.get('/tasks/executions/?task_kwargs={"feed":3}')) == {wanted.pk}
+    assert _ids(client.get("/tasks/executions/?status=STARTED&status=RETRY")) == {wanted.pk}
+    response = client.get("/tasks/executions/?status=STARTED&module=billing")
+    page = response.content.decode()
+    assert 'value="STARTED" checked' in page
+    assert 'value="billing"' in page
+    kept = "module%3Dbilling%26status%3DSTARTED"
+    assert f'href="/tasks/executions/{wanted.pk}/?from={kept}"' in page
+    detail = client.get(f"/tasks/executions/{wanted.pk}/?from={kept}")
+    assert b'href="/tasks/executions/?module=billing&amp;status=STARTED"' in detail.content
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("metadata=not-json", "metadata"),
+        ("status=DONE", "status"),
+        ("start_date=yesterday", "start_date"),
+        ("created_by=abc", "created_by"),
+        ("after=forged", "after"),
+    ],
+)
+def test_a_bad_filter_is_a_400_naming_the_field(
+    login: Any, alice: Any, query: str, name: str
+) -> None:
+    response = login(alice).get(f"/tasks/executions/?{query}")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'class="error"' in page
+    if name not in ("status", "after"):
+        assert f'id="error-{name}"' in page
+
+
+def test_keyset_pages_cover_every_row_once(
+    login: Any, alice: Any, make_execution: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table, "PAGE_SIZE", 7)
+    rows = {make_execution(created_by=alice).pk for _ in range(17)}
+    client = login(alice)
+    seen: list[int] = []
+    url = "/tasks/executions/?module=tests"
+    while url:
+        response = client.get(url)
+        found = re.findall(rb'<tr data-execution-id="(\d+)"', response.content)
+        page_ids = [int(pk) for pk in found]
+        assert page_ids == sorted(page_ids, reverse=True)
+        seen.extend(page_ids)
+        older = re.search(rb'<a href="\?([^"]+)" rel="next">', response.content)
+        url = f"/tasks/executions/?{older.group(1).decode().replace('&amp;', '&')}" if older else ""
+        if older:
+            assert b"module=tests" in older.group(1)
+    assert sorted(seen) == sorted(rows)
+    assert len(seen) == len(rows)
+
+
+def test_counts_above_the_cap_are_not_counted_exactly(
+    login: Any, alice: Any, make_execution: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table, "COUNT_CAP", 3)
+    for _ in range(5):
+        make_execution(created_by=alice)
+    page = login(alice).get("/tasks/executions/").content.decode()
+    assert "More than 3 matching" in page
+
+
+def test_the_detail_shows_every_field_and_pretty_json(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    row = make_execution(created_by=alice, task_kwargs={"feed": 3, "name": "Zoë"})
+    update_task_status(row.task_id, "STARTED")
+    update_progress(row.task_id, 55, "halfway", "parse")
+    update_task_status(row.task_id, "FAILURE", error="ValueError: no", traceback="Traceback: x")
+    page = login(alice).get(f"/tasks/executions/{row.pk}/").content.decode()
+    for text in (row.task_id, "FAILURE", "ValueError: no", "Traceback: x", "Zoë", "halfway"):
+        assert text in page
+    assert "{\n  &quot;feed&quot;: 3,\n  &quot;name&quot;: &quot;Zoë&quot;\n}" in page
+    assert 'data-copy="field-task_kwargs" hidden' in page
+    assert 'aria-valuenow="55"' in page
+    # What issue #13 adds is not there yet, and its blocks render nothing without it.
+    assert "Status history" not in page
+    assert "Retry chain" not in page
+    assert 'class="action' not in page
+
+
+class _InlineFinder(HTMLParser):
+    """Collect what a strict CSP would block: inline scripts, styles, handlers, style attrs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = dict(attrs)
+        if tag == "script":
+            if not names.get("src"):
+                self.problems.append("inline <script>")
+            self.scripts.append(names.get("src") or "")
+        if tag == "style":
+            self.problems.append("<style> element")
+        for name, _ in attrs:
+            if name == "style" or name.startswith("on"):
+                self.problems.append(f"{name}= on <{tag}>")
+            if name in ("href", "src") and (names[name] or "").startswith(("http", "//")):
+                self.problems.append(f"external {name} on <{tag}>")
+
+
+def test_pages_have_nothing_inline_and_load_from_the_project_only(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    row = make_execution(created_by=alice)
+    client = login(alice)
+    for url in (*PAGES, f"/tasks/executions/{row.pk}/", "/tasks/executions/999999/"):
+        response = client.get(url)
+        assert "script-src 'self'" in response["Content-Security-Policy"]
+        finder = _InlineFinder()
+        finder.feed(response.content.decode())
+        assert finder.problems == [], url
+        assert finder.scripts == ["/static/agentcore_task/dashboard/dashboard.js"]
+
+
+def test_the_api_mount_point_comes_from_the_urlconf(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    row = make_execution(created_by=alice)
+    client = login(alice)
+    assert b'data-api="/api/v1/tasks/executions/"' in client.get("/tasks/executions/").content
+    # No stream route in the API today: the page names none, the script polls.
+    assert b"data-stream" not in client.get("/tasks/executions/").content
+    assert b"data-stream" not in client.get(f"/tasks/executions/{row.pk}/").content
+
+
+@override_settings(ROOT_URLCONF="tests.dashboard.urls_with_live_and_operate")
+def test_stream_urls_and_operator_buttons_appear_once_the_api_serves_them(
+    login: Any, alice: Any, staff: Any, make_execution: Any
+) -> None:
+    row = make_execution(created_by=alice)
+    client = login(alice)
+    assert (
+        b'data-stream="/api/v1/tasks/executions/stream/"'
+        in client.get("/tasks/executions/").content
+    )
+    detail = client.get(f"/tasks/executions/{row.pk}/").content.decode()
+    assert f'data-stream="/api/v1/tasks/executions/{row.pk}/stream/"' in detail
+    assert 'class="action' not in detail  # a read-only user: no buttons
+
+    detail = login(staff).get(f"/tasks/executions/{row.pk}/").content.decode()
+    assert f'action="/api/v1/tasks/executions/{row.pk}/revoke/"' in detail
+    assert f'action="/api/v1/tasks/executions/{row.pk}/retry/"' in detail
+    assert "terminate" not in detail.lower()  # not served by the stand-in API
