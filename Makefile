@@ -10,7 +10,7 @@ INSTALL ?= yes
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test test-unit test-fast test-embedded lint pytest bench clean
+.PHONY: demo test test-unit test-fast test-embedded lint pytest bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("agentcore-task needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -69,6 +69,11 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.api_filters
 	$(BIN)/python -m bench.cleanup_locks
 	$(BIN)/python -m bench.transactions
+	$(BIN)/python -m bench.dashboard
+
+## screenshots: retake the dashboard's screenshots in docs/ (the browser tests, in Chromium)
+screenshots: $(VENV)/.dev-installed
+	AGENTCORE_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -k clean_and_accessible -q $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

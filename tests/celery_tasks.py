@@ -129,6 +129,21 @@ def tracked_exclusive(key: str) -> str:
     return _wait(key)
 
 
+@app.task(name="tests.tracked.steps", bind=True)
+def tracked_steps(self: Task, key: str, steps: int) -> str:
+    """Report progress after each of ``steps`` steps, each waiting for ``release(key:n)``.
+
+    The dashboard's browser test watches a bar move one step at a time, as the test says.
+    """
+    for step in range(1, steps + 1):
+        if not _wait_for_release(f"{key}:{step}"):
+            return "gave up"
+        TaskTracker.update_progress(
+            self.request.id, percent=step * 100 // steps, message=f"step {step} of {steps}"
+        )
+    return "done"
+
+
 class UnprintableError(Exception):
     """An exception whose ``str()`` raises."""
 

@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup: None) -> Iterator[WorkerProcess]:
-    """Start a real worker on this run's queue and test database; stop it at the end."""
+@contextmanager
+def running_worker() -> Iterator[WorkerProcess]:
+    """Start a real worker on this run's queue and test database; stop it on leaving.
+
+    Shared by ``celery_worker_process`` and the browser tests' worker (tests/browser), which
+    stops at the end of its module so that two workers never share the queue.
+    """
     from django.conf import settings
     from django.db import connection
 
@@ -125,6 +130,13 @@ def celery_worker_process(django_db_setup: None) -> Iterator[WorkerProcess]:
         yield worker
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None) -> Iterator[WorkerProcess]:
+    """Start a real worker on this run's queue and test database; stop it at the end."""
+    with running_worker() as worker:
+        yield worker
 
 
 @pytest.fixture
