@@ -301,6 +301,7 @@ def _banner(console: Any, base: str, servers: dict[str, str], seconds: float) ->
         f"  API       {base}/api/v1/tasks/executions/",
         f"            curl -u {DEMO_USERNAME}:{DEMO_PASSWORD} {base}/api/v1/tasks/executions/",
         f"  Swagger   {base}/api/docs/   (schema: {base}/api/schema/)",
+        f"  dashboard {base}/tasks/",
         f"  admin     {base}/admin/",
         f"  login     {DEMO_USERNAME} / {DEMO_PASSWORD}",
         f"Sending sample tasks every {ROUND_SECONDS:.0f} s; "

@@ -55,6 +55,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "demo.urls"
 WSGI_APPLICATION = "demo.wsgi.application"
 STATIC_URL = "static/"
+# The dashboard (/tasks/) sends visitors here to sign in: DRF's login page, for any user.
+LOGIN_URL = "/api-auth/login/"
 
 TEMPLATES = [
     {

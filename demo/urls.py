@@ -1,4 +1,5 @@
-"""URLs of the demo: the executions API where the README mounts it, its schema, the admin."""
+"""URLs of the demo: the executions API where the README mounts it, its schema, the admin and
+the dashboard at /tasks/."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -14,5 +15,7 @@ urlpatterns = [
     # Log in / out links of DRF's browsable API (session authentication).
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    # The dashboard: overview, executions with live progress bars, one execution's story.
+    path("tasks/", include("agentcore_task.dashboard.urls")),
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
 ]

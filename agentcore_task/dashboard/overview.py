@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agentcore_task.dashboard import present
+from agentcore_task.dashboard.rows import with_usernames
 from agentcore_task.services.stats import SeriesBucket, get_task_stats
 from agentcore_task.status import TaskStatus
 
@@ -95,7 +96,9 @@ def overview(rows: QuerySet[Any], window: str) -> dict[str, Any]:
         key=lambda item: item[1]["p95"] or 0.0,
         reverse=True,
     )[:SLOWEST_LIMIT]
-    running = rows.filter(status__in=TaskStatus.get_running_statuses()).list_columns()  # type: ignore[attr-defined]
+    running = with_usernames(
+        rows.filter(status__in=TaskStatus.get_running_statuses()).list_columns()  # type: ignore[attr-defined]
+    )
     oldest = (
         rows.filter(status=TaskStatus.PENDING)
         .order_by("created_at")

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
+from agentcore_task.dashboard.rows import with_usernames
 from agentcore_task.exceptions import FilterError
 from agentcore_task.querysets import ExecutionFilters
 from agentcore_task.services.filters import parse_filters
@@ -106,7 +107,7 @@ def page_of(rows: QuerySet[Any], after: tuple[dt.datetime, int] | None) -> Page:
     if after is not None:
         created_at, pk = after
         rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
-    items = list(rows.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
+    items = list(with_usernames(rows).order_by("-created_at", "-id")[: PAGE_SIZE + 1])
     next_cursor = None
     if len(items) > PAGE_SIZE:
         items = items[:PAGE_SIZE]

@@ -9,31 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from agentcore_task.dashboard import live, operate, present
+from agentcore_task.dashboard import live, operate, present, rows
 from agentcore_task.dashboard.overview import DEFAULT_WINDOW, WINDOWS, overview
 from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
-from agentcore_task.models import TaskExecution
-from agentcore_task.querysets import TaskExecutionQuerySet, sees_everything
+from agentcore_task.querysets import sees_everything
 from agentcore_task.status import TaskStatus
 
 TEMPLATES = "agentcore_task/dashboard/"
 DETAIL_BASE = "agentcore_task_dashboard:executions"
-
-
-def _visible(request: HttpRequest) -> TaskExecutionQuerySet:
-    username = get_user_model().USERNAME_FIELD
-    return TaskExecution.objects.visible_to(request.user).annotate(
-        created_by_username=F(f"created_by__{username}")
-    )
 
 
 FORM_FIELDS = (
@@ -86,7 +76,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     status = 200
     if window not in WINDOWS:
         window, status = DEFAULT_WINDOW, 400
-    context = overview(_visible(request), window)
+    context = overview(rows.visible(request.user), window)
     api = live.api_list_url()
     running = {"status": ",".join(TaskStatus.get_running_statuses())}
     context.update(
@@ -104,12 +94,13 @@ def overview_page(request: HttpRequest) -> HttpResponse:
 def executions_page(request: HttpRequest) -> HttpResponse:
     """The executions the user may see, filtered as the API's list is, newest first."""
     asked = read_query(request.GET)
-    rows = _visible(request)
+    visible = rows.visible(request.user)
     if asked.mine:
-        rows = rows.owned_by(request.user)
+        visible = visible.owned_by(request.user)
     page = None
     if not asked.errors:
-        page = page_of(rows.matching(asked.filters).list_columns(), asked.after)
+        matching = visible.matching(asked.filters).list_columns()
+        page = page_of(matching, asked.after)
     # Live rows only where the API answers this user the same rows (asking it for another
     # user's rows without the right is a 403, and the page shows none of them anyway).
     created_by = asked.filters.created_by_id
@@ -152,7 +143,7 @@ def _api_values(values: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything recorded about one execution the user may see; a 404 page otherwise."""
-    row = _visible(request).filter(pk=pk).first()
+    row = rows.with_usernames(rows.visible(request.user).filter(pk=pk)).first()
     if row is None:
         return render(
             request,
