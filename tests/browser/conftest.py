@@ -187,8 +187,7 @@ def check_accessibility(axe: str) -> Callable[[Any], list[dict[str, Any]]]:
 
     def check(page: Any) -> list[dict[str, Any]]:
         page.evaluate(f"(() => {{ {axe}\n }})()")
-        if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.evaluate(axe)
+        assert page.evaluate("typeof window.axe") == "object", "axe-core did not load"
         result = page.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         )

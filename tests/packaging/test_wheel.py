@@ -59,6 +59,10 @@ def test_the_wheel_carries_the_sql_files_types_marker_and_migrations(names: list
         assert f"agentcore_task/_sql/{name}" in names
     assert "agentcore_task/py.typed" in names
     assert "agentcore_task/migrations/0001_initial.py" in names
+    # The dashboard's templates and static files (no build step: shipped as written).
+    assert "agentcore_task/templates/agentcore_task/dashboard/base.html" in names
+    assert "agentcore_task/static/agentcore_task/dashboard/dashboard.js" in names
+    assert "agentcore_task/static/agentcore_task/dashboard/dashboard.css" in names
 
 
 def test_the_base_requirements_name_psycopg_without_the_binary_extra(wheel: Path) -> None:
