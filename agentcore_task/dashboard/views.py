@@ -106,6 +106,11 @@ def executions_page(request: HttpRequest) -> HttpResponse:
     created_by = asked.filters.created_by_id
     api = live.api_list_url()
     consistent = created_by in (None, request.user.pk) or sees_everything(request.user)
+    live_rows = consistent and not asked.errors
+    api_values = _api_values(asked.values)
+    if page and page.rows and asked.after is not None:
+        # An older page follows its own rows: the API's newest ones up to this page's first.
+        api_values["end_date"] = page.rows[0].created_at.isoformat()
     context = {
         **_common(request, "executions"),
         "asked": asked,
@@ -124,9 +129,9 @@ def executions_page(request: HttpRequest) -> HttpResponse:
         ),
         "first_page": asked.after is None,
         "sees_everything": sees_everything(request.user),
-        "api": api if consistent and not asked.errors else None,
-        "stream": live.list_stream_url(api) if consistent else None,
-        "live_query": _live_query(_api_scope(request, asked.mine), _api_values(asked.values)),
+        "api": api if live_rows else None,
+        "stream": live.list_stream_url(api) if live_rows else None,
+        "live_query": _live_query(_api_scope(request, asked.mine), api_values),
     }
     return render(
         request, TEMPLATES + "executions.html", context, status=400 if asked.errors else 200

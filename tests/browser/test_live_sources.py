@@ -53,3 +53,29 @@ def test_a_missing_stream_falls_back_to_polling(
     update_progress(row.task_id, 30, "polled")
     page.locator('.headline [role=progressbar][aria-valuenow="30"]').wait_for()
     assert page.locator(".headline [data-field=progress_message]").inner_text() == "polled"
+
+
+def test_an_older_page_keeps_its_own_rows_live(
+    open_page: Callable[..., Any],
+    make_user: Callable[..., Any],
+    make_execution: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentcore_task.dashboard import table
+
+    monkeypatch.setattr(table, "PAGE_SIZE", 3)
+    alice = make_user(username="alice")
+    rows = [make_execution(created_by=alice) for _ in range(5)]
+    page = open_page(alice, path="/tasks/executions/")
+    page.get_by_role("link", name="Older").click()
+    page.wait_for_url("**after=*")
+    oldest = rows[0]
+    assert page.locator(f'tr[data-execution-id="{oldest.pk}"]').count() == 1
+    update_task_status(oldest.task_id, "STARTED")
+    update_progress(oldest.task_id, 60)
+    bar = f'tr[data-execution-id="{oldest.pk}"] [role=progressbar][aria-valuenow="60"]'
+    page.locator(bar).wait_for()
+    newest = make_execution(created_by=alice)
+    update_progress(oldest.task_id, 70)
+    page.locator(bar.replace('"60"', '"70"')).wait_for()  # a poll after the new row
+    assert page.locator(f'tr[data-execution-id="{newest.pk}"]').count() == 0  # not on page 2

@@ -151,6 +151,10 @@ def test_keyset_pages_cover_every_row_once(
         url = f"/tasks/executions/?{older.group(1).decode().replace('&amp;', '&')}" if older else ""
         if older:
             assert b"module=tests" in older.group(1)
+        # Live rows follow the page's own rows: an older page asks the API up to its first.
+        live = re.search(rb'data-live-query="([^"]+)"', response.content)
+        assert live is not None
+        assert (b"end_date=" in live.group(1)) == (len(seen) > len(page_ids))
     assert sorted(seen) == sorted(rows)
     assert len(seen) == len(rows)
 

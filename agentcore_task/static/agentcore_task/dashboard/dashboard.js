@@ -71,6 +71,9 @@ function setText(scope, field, text) {
 
 function setTime(scope, field, iso) {
   for (const cell of scope.querySelectorAll(`[data-field="${field}"]`)) {
+    const shown = cell.querySelector("time")?.getAttribute("datetime");
+    if (iso && shown && new Date(shown).getTime() === new Date(iso).getTime()) continue;
+    if (!iso && !shown) continue;
     cell.replaceChildren();
     if (!iso) {
       cell.textContent = "—";
