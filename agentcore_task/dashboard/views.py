@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from agentcore_task.dashboard import live, operate, present, rows
-from agentcore_task.dashboard.overview import DEFAULT_WINDOW, WINDOWS, overview
+from agentcore_task.dashboard.overview import DEFAULT_WINDOW, RUNNING_LIMIT, WINDOWS, overview
 from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
 from agentcore_task.querysets import sees_everything
 from agentcore_task.status import TaskStatus
@@ -62,9 +62,10 @@ def _api_scope(request: HttpRequest, mine: bool = False) -> dict[str, str]:
     return {} if mine or not sees_everything(request.user) else {"my_tasks": "false"}
 
 
-def _live_query(scope: dict[str, str], values: dict[str, Any] | None = None) -> str:
-    values = dict(values or {})
-    values.update(scope, metadata_fields=live.LIVE_METADATA, page_size=str(PAGE_SIZE))
+def _live_query(scope: dict[str, str], values: dict[str, Any], size: int = PAGE_SIZE) -> str:
+    """Return the API list query that selects the same rows as the page, for the script."""
+    values = dict(values)
+    values.update(scope, metadata_fields=live.LIVE_METADATA, page_size=str(size))
     return query_string(values, mine=False)
 
 
@@ -84,7 +85,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         window_error=status == 400,
         api=api,
         stream=live.list_stream_url(api),
-        live_query=_live_query(_api_scope(request), running),
+        live_query=_live_query(_api_scope(request), running, RUNNING_LIMIT),
     )
     return render(request, TEMPLATES + "overview.html", context, status=status)
 

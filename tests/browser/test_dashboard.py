@@ -18,6 +18,7 @@ import pytest
 from agentcore_task.models import TaskExecution
 from agentcore_task.services.writes import update_progress, update_task_status
 from tests.celery_tasks import release, tracked_steps
+from tests.rows import execute_with_rules_lifted
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +77,26 @@ def _sample_rows(make_execution: Callable[..., Any], user: Any) -> dict[str, Tas
     return rows
 
 
+def _history(make_execution: Callable[..., Any], user: Any, hours: int = 20) -> None:
+    """Finished runs spread over the past hours, so the chart and the timings have a shape."""
+    names = ["reports.tasks.build_report", "sync.tasks.import_feed", "billing.tasks.charge_cards"]
+    for hour in range(hours):
+        for index in range(1 + (hour * 7) % 5):
+            name = names[(hour + index) % 3]
+            row = make_execution(created_by=user, task_name=name, module=name.split(".")[0])
+            failed = (hour + index) % 6 == 0
+            execute_with_rules_lifted(
+                """
+                UPDATE agentcore_task_execution
+                SET status = %s, created_at = now() - %s * interval '1 hour',
+                    started_at = now() - %s * interval '1 hour' + interval '2 seconds',
+                    finished_at = now() - %s * interval '1 hour' + %s * interval '1 second'
+                WHERE id = %s
+                """,
+                ["FAILURE" if failed else "SUCCESS", hour, hour, hour, 4 + index * 9, row.pk],
+            )
+
+
 def test_the_hosts_login_page_guards_the_dashboard(
     open_page: Callable[..., Any], people: dict[str, Any]
 ) -> None:
@@ -99,8 +120,9 @@ def test_every_page_is_clean_and_accessible(
     screenshot: Callable[[Any, str], None],
     scheme: str,
 ) -> None:
+    _history(make_execution, people["alice"])
     rows = _sample_rows(make_execution, people["alice"])
-    page = open_page(people["alice"], color_scheme=scheme)
+    page = open_page(people["alice"], color_scheme=scheme, locale="en-GB")
     for path, name in (
         ("/tasks/", "overview"),
         ("/tasks/executions/", "executions"),
