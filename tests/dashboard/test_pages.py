@@ -28,7 +28,7 @@ def test_anonymous_visitors_go_to_the_hosts_login_url(client: Any, make_executio
 
 
 @override_settings(LOGIN_URL="/somewhere/else/")
-def test_the_login_url_is_the_hosts_setting(client: Any) -> None:
+def test_the_login_url_is_the_hosts_setting(client: Any, db: None) -> None:
     assert client.get("/tasks/")["Location"] == "/somewhere/else/?next=/tasks/"
 
 
