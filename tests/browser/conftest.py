@@ -47,13 +47,13 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread, and Django refuses database
     # calls from a thread with a running loop unless told otherwise. Nothing here is async:
-    # the loop only drives the browser.
+    # the loop only drives the browser. Package-scoped, so the rest of a run keeps the check.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -66,7 +66,7 @@ def playwright_driver() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Any) -> Iterator[Any]:
     chromium = playwright_driver.chromium.launch(executable_path=chromium_path())
     try:
