@@ -27,19 +27,19 @@ ORIGINAL_ROWS = """
 INSERT INTO agentcore_task_execution (task_id, task_name, module, status, created_at,
     started_at, finished_at, task_args, task_kwargs, result, error, traceback, metadata,
     created_by_id)
-SELECT 'orig-' || n, 'module_' || (n % 20) || '.tasks.task_' || (n % 200), 'module_' || (n % 20),
+SELECT 'orig-' || n, 'module_' || (n %% 20) || '.tasks.task_' || (n %% 200), 'module_' || (n %% 20),
        status, created, created + interval '2 seconds',
        CASE WHEN status IN ('SUCCESS', 'FAILURE', 'REVOKED')
-            THEN created + (n % 600) * interval '1 second' END,
-       jsonb_build_array(n % 100), jsonb_build_object('feed', n % 5000),
-       CASE WHEN status = 'SUCCESS' THEN jsonb_build_object('items', n % 50) END,
+            THEN created + (2 + n %% 600) * interval '1 second' END,
+       jsonb_build_array(n %% 100), jsonb_build_object('feed', n %% 5000),
+       CASE WHEN status = 'SUCCESS' THEN jsonb_build_object('items', n %% 50) END,
        CASE WHEN status = 'FAILURE' THEN 'boom ' || n END, NULL,
-       jsonb_build_object('tenant', n % 1000, 'progress_percent', n % 100),
-       CASE WHEN n % 10 = 0 THEN 1 END
-FROM (SELECT n, now() - (n % 129600) * interval '1 minute' AS created,
-             CASE WHEN n % 100 < 80 THEN 'SUCCESS' WHEN n % 100 < 88 THEN 'FAILURE'
-                  WHEN n % 100 < 92 THEN 'STARTED' WHEN n % 100 < 96 THEN 'PENDING'
-                  WHEN n % 100 < 98 THEN 'RETRY' ELSE 'REVOKED' END AS status
+       jsonb_build_object('tenant', n %% 1000, 'progress_percent', n %% 100),
+       CASE WHEN n %% 10 = 0 THEN 1 END
+FROM (SELECT n, now() - (n %% 129600) * interval '1 minute' AS created,
+             CASE WHEN n %% 100 < 80 THEN 'SUCCESS' WHEN n %% 100 < 88 THEN 'FAILURE'
+                  WHEN n %% 100 < 92 THEN 'STARTED' WHEN n %% 100 < 96 THEN 'PENDING'
+                  WHEN n %% 100 < 98 THEN 'RETRY' ELSE 'REVOKED' END AS status
       FROM generate_series(1, %(rows)s) AS n) AS generated
 """
 LOCKS = """
@@ -95,12 +95,14 @@ def main() -> None:
             "PGAPPNAME": "agentcore_task.upgrade_bench",
         }
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-        )
-        upgrade = time.perf_counter() - started
-        stop.set()
-        sampler.join()
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "django", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+            )
+            upgrade = time.perf_counter() - started
+        finally:
+            stop.set()
+            sampler.join()
 
         with psycopg.connect(libpq(url), autocommit=True) as connection:
             started = time.perf_counter()
@@ -113,7 +115,7 @@ def main() -> None:
         print(
             f"baseline REINDEX of our 11 indexes:  {reindex:.1f} s  (ratio {upgrade / reindex:.2f})"
         )
-        print("locks held by migrate (first seen, s after start):")
+        print("locks held by migrate on the tables it touches, in the order first seen:")
         for (relname, mode), _when in sorted(seen.items(), key=lambda item: item[1]):
             print(f"  {relname:<28}{mode}")
     finally:

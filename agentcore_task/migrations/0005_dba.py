@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
         ),
         # Coming from the original agentcore-task (docs/upgrading.md): its global settings
         # and its permissions. Both do nothing on other databases.
-        migrations.RunPython(carry_original_config, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(carry_original_config, migrations.RunPython.noop),
         migrations.RunPython(move_original_permissions, migrations.RunPython.noop),
         CreateView(
             name='agentcore_task_running_v1',

@@ -70,16 +70,21 @@ def refuse_rows_breaking_rules(cursor: Any) -> None:
     shown = lines[:LISTED_ROWS]
     if len(lines) > LISTED_ROWS:
         shown.append(f"  … and {len(lines) - LISTED_ROWS} more")
+    status_rows = (
+        _id_condition(bad_status_ids)
+        or f"status NOT IN ({', '.join(repr(status) for status in statuses)})"
+    )
+    time_rows = _id_condition(bad_time_ids) or "finished_at < started_at"
     fixes = []
     if bad_status_ids:
         fixes.append(
-            f"  UPDATE {EXECUTION_TABLE} SET status = 'FAILURE' WHERE id IN "
-            f"({_id_list(bad_status_ids)});  -- or the status each run really ended with"
+            f"  UPDATE {EXECUTION_TABLE} SET status = 'FAILURE' WHERE {status_rows};"
+            "  -- or the status each run really ended with"
         )
     if bad_time_ids:
         fixes.append(
-            f"  UPDATE {EXECUTION_TABLE} SET finished_at = started_at WHERE id IN "
-            f"({_id_list(bad_time_ids)});  -- or the real times"
+            f"  UPDATE {EXECUTION_TABLE} SET finished_at = started_at WHERE {time_rows};"
+            "  -- or the real times"
         )
     raise RowsBreakRules(
         f"agentcore_task cannot adopt {EXECUTION_TABLE}: {len(rows)} row(s) break its rules, "
@@ -91,8 +96,11 @@ def refuse_rows_breaking_rules(cursor: Any) -> None:
     )
 
 
-def _id_list(ids: list[int]) -> str:
-    return ", ".join(str(number) for number in ids)
+def _id_condition(ids: list[int]) -> str:
+    """``id IN (…)`` for a few rows; empty for many (the caller names them by condition)."""
+    if not ids or len(ids) > LISTED_ROWS:
+        return ""
+    return f"id IN ({', '.join(str(number) for number in ids)})"
 
 
 def _quote(schema_editor: Any, name: str) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.db import connection
@@ -63,7 +64,10 @@ VALUES
 def _base_url() -> str:
     settings = connection.settings_dict
     host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
-    return f"postgresql://{settings['USER']}@{host}:{port}/{settings['NAME']}"
+    user = quote(settings["USER"] or "postgres")
+    if settings["PASSWORD"]:
+        user += ":" + quote(settings["PASSWORD"])
+    return f"postgresql://{user}@{host}:{port}/{settings['NAME']}"
 
 
 @pytest.fixture
@@ -190,6 +194,55 @@ def test_migrate_adopts_the_original_database_keeping_every_row(original_databas
     assert config["timeout_minutes"][1] != "database"  # the original had no such row
 
 
+# What the API tests expect to start from: no executions, users or overrides of their own;
+# and the original's config table dropped as docs/upgrading.md says (its foreign key to
+# auth_user would make the transactional tests' TRUNCATE of auth_user fail).
+EMPTIED = """
+DROP TABLE agentcore_task_config;
+DELETE FROM agentcore_task_execution;
+DELETE FROM agentcore_task_runtime_config;
+DELETE FROM auth_user_groups;
+DELETE FROM auth_group_permissions;
+DELETE FROM auth_group;
+DELETE FROM auth_user;
+"""
+
+
+def test_our_api_tests_pass_on_the_adopted_database(original_database):
+    url = original_database(GROUP_SQL)
+    manage(url, "migrate", "-v0")
+    run_sql(url, EMPTIED)  # the adopted schema, sequences and history stay as migrate left them
+    name = urlsplit(url).path.lstrip("/")
+
+    suite = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/api",
+            "-m",
+            "not slow",
+            "--reuse-db",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "AGENTCORE_TEST_DATABASE_NAME": name},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
+    assert " passed" in suite.stdout.splitlines()[-1]
+    assert fetch(
+        url, "SELECT count(*) FROM django_migrations WHERE app = 'agentcore_task_tracker'"
+    ) == [(4,)]
+
+
 def test_rows_breaking_our_rules_stop_migrate_naming_them_and_change_nothing(original_database):
     url = original_database(BAD_ROWS_SQL)
     rows = fetch(url, ROWS)
@@ -239,3 +292,26 @@ def test_a_table_the_original_did_not_make_is_refused(original_database):
 
     assert result.returncode != 0
     assert "already exists, but django_migrations has no agentcore_task_tracker" in result.stderr
+
+
+@pytest.mark.django_db
+def test_many_breaking_rows_are_counted_and_named_by_condition(make_execution):
+    from django.db import connection as db
+
+    from agentcore_task.schema.adoption import RowsBreakRules, refuse_rows_breaking_rules
+    from tests.rows import execute_with_rules_lifted
+
+    rows = [make_execution(initial_status="STARTED") for _ in range(25)]
+    execute_with_rules_lifted(
+        "UPDATE agentcore_task_execution SET status = 'SUCCESS',"
+        " finished_at = started_at - interval '1 minute' WHERE id = ANY(%s)",
+        [[row.pk for row in rows]],
+    )
+
+    with db.cursor() as cursor, pytest.raises(RowsBreakRules) as refused:
+        refuse_rows_breaking_rules(cursor)
+
+    message = str(refused.value)
+    assert "25 row(s) break its rules" in message and "… and 5 more" in message
+    assert f"id {rows[0].pk} (task_id '{rows[0].task_id}'): finished_at" in message
+    assert "SET finished_at = started_at WHERE finished_at < started_at;" in message
