@@ -30,7 +30,9 @@ class ApplyComments(migrations.operations.base.Operation):
     """Set every column comment of the app's models (or of ``models``) to its help text.
 
     A field without a help text gets no comment (the catalog test then names it). Reversing
-    applies the earlier state's texts.
+    leaves the comments as they are: an operation only sees the state between its neighbours,
+    not the one before its migration, and a comment is documentation, never behaviour (the
+    next forward run writes them again).
     """
 
     reversible = True
@@ -67,7 +69,7 @@ class ApplyComments(migrations.operations.base.Operation):
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        self._apply(app_label, schema_editor, to_state)
+        """Comments stay (see the class docstring)."""
 
     def describe(self) -> str:
         return "Set the column comments from the fields' help texts"

@@ -315,3 +315,23 @@ def test_many_breaking_rows_are_counted_and_named_by_condition(make_execution):
     assert "25 row(s) break its rules" in message and "… and 5 more" in message
     assert f"id {rows[0].pk} (task_id '{rows[0].task_id}'): finished_at" in message
     assert "SET finished_at = started_at WHERE finished_at < started_at;" in message
+
+
+def test_0005_reverses_and_applies_again_on_a_fresh_database():
+    url = new_database(_base_url(), connection.settings_dict["NAME"])
+    views = "SELECT count(*) FROM pg_views WHERE viewname LIKE 'agentcore_task_%%_v1'"
+    comments = (
+        "SELECT count(*) FROM pg_description d JOIN pg_class c ON c.oid = d.objoid"
+        " WHERE c.relname = 'agentcore_task_execution' AND d.objsubid > 0"
+    )
+    options = "SELECT reloptions FROM pg_class WHERE relname = 'agentcore_task_execution'"
+    try:
+        manage(url, "migrate", "-v0")
+        assert fetch(url, views) == [(4,)] and fetch(url, comments)[0][0] >= 17
+        manage(url, "migrate", "agentcore_task", "0003", "-v0")
+        assert fetch(url, views) == [(0,)] and fetch(url, options) == [(None,)]
+        assert fetch(url, comments)[0][0] >= 17  # comments stay (ApplyComments' docstring)
+        manage(url, "migrate", "-v0")
+        assert fetch(url, views) == [(4,)] and fetch(url, comments)[0][0] >= 17
+    finally:
+        drop_database(url)

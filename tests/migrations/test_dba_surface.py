@@ -1,5 +1,6 @@
-"""Every table and column we own carries a COMMENT, the model's own text (one source).
+"""The DBA surface the migrations build: COMMENTs, views, storage settings.
 
+Every table and column we own carries a COMMENT, the model's own text (one source):
 ``\\d+ agentcore_task_execution`` shows them; the catalog (``pg_description``) is read here.
 A field added without a help text, or a migration that forgets ``ApplyComments()``, fails.
 """
@@ -52,3 +53,30 @@ def test_every_column_has_its_help_text_as_comment(model):
 def test_apply_comments_deconstructs_for_the_migration_writer():
     assert ApplyComments().deconstruct() == ("ApplyComments", [], {})
     assert ApplyComments(["taskexecution"]).deconstruct()[2] == {"models": ["taskexecution"]}
+
+
+VIEWS = {
+    "agentcore_task_running_v1",
+    "agentcore_task_recent_failures_v1",
+    "agentcore_task_daily_counts_v1",
+    "agentcore_task_stuck_v1",
+}
+
+
+def test_the_versioned_views_exist_with_comments():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c"
+            " WHERE c.relkind = 'v' AND c.relname LIKE 'agentcore_task_%%'"
+        )
+        views = dict(cursor.fetchall())
+    assert set(views) == VIEWS
+    assert all(comment.startswith("agentcore-task: ") for comment in views.values())
+
+
+def test_the_execution_table_has_the_storage_settings_of_docs_dba():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'agentcore_task_execution'")
+        (options,) = cursor.fetchone()
+    assert "fillfactor=90" in options
+    assert "autovacuum_vacuum_scale_factor=0.02" in options
