@@ -335,3 +335,47 @@ def test_0005_reverses_and_applies_again_on_a_fresh_database():
         assert fetch(url, views) == [(4,)] and fetch(url, comments)[0][0] >= 17
     finally:
         drop_database(url)
+
+
+# Our content type and view permission already there (as a migrate run that included our app
+# would leave them), and the group holding both the original's view permission and ours.
+OURS_TOO_SQL = (
+    GROUP_SQL
+    + """
+INSERT INTO django_content_type (app_label, model) VALUES ('agentcore_task', 'taskexecution');
+INSERT INTO auth_permission (name, content_type_id, codename)
+SELECT 'Can view task execution', id, 'view_taskexecution' FROM django_content_type
+WHERE app_label = 'agentcore_task' AND model = 'taskexecution';
+INSERT INTO auth_group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM auth_group g, auth_permission p JOIN django_content_type ct
+    ON ct.id = p.content_type_id
+WHERE g.name = 'auditors' AND ct.app_label = 'agentcore_task'
+  AND p.codename = 'view_taskexecution';
+"""
+)
+
+
+def test_grants_merge_into_our_permissions_when_ours_already_exist(original_database):
+    url = original_database(OURS_TOO_SQL)
+
+    manage(url, "migrate", "-v0")
+
+    types = "SELECT app_label FROM django_content_type WHERE model = 'taskexecution'"
+    assert fetch(url, types) == [("agentcore_task",)]
+    codenames = fetch(
+        url,
+        "SELECT p.codename FROM auth_permission p JOIN django_content_type ct"
+        " ON ct.id = p.content_type_id WHERE ct.app_label = 'agentcore_task'"
+        " AND ct.model = 'taskexecution' ORDER BY 1",
+    )
+    assert len(codenames) == len(set(codenames)), "no duplicate permissions"
+    granted = fetch(
+        url,
+        "SELECT ct.app_label, p.codename FROM auth_group_permissions gp"
+        " JOIN auth_permission p ON p.id = gp.permission_id"
+        " JOIN django_content_type ct ON ct.id = p.content_type_id ORDER BY 2",
+    )
+    assert granted == [
+        ("agentcore_task", "change_taskexecution"),
+        ("agentcore_task", "view_taskexecution"),
+    ]
