@@ -192,8 +192,7 @@ def adopt_original_table(schema_editor: Any, model: Any) -> None:
     """Turn the original's table into the one ``CreateModel`` builds for ``model``, in place."""
     table = model._meta.db_table
     with schema_editor.connection.cursor() as cursor:
-        refuse_rows_breaking_rules(cursor)
-        # Taken first, so no writer slips in between the check and the rewrite.
+        # Locked first, so that no writer slips in between the check and the rewrite.
         schema_editor.execute(f"LOCK TABLE {_quote(schema_editor, table)} IN ACCESS EXCLUSIVE MODE")
         refuse_rows_breaking_rules(cursor)
         _drop_original_indexes(schema_editor, cursor, table)
