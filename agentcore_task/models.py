@@ -35,6 +35,9 @@ def _jsonb_gin(field: str, name: str) -> GinIndex:
 class TaskExecution(models.Model):
     """One execution of one Celery task, as a side record: it never drives the task."""
 
+    id = models.BigAutoField(
+        primary_key=True, verbose_name="ID", help_text="Primary key (identity), never reused."
+    )
     # Unique through Meta.constraints rather than unique=True, which would add a second,
     # varchar_pattern_ops index for LIKE 'prefix%' that no query here uses.
     task_id = models.CharField(max_length=255, help_text="Celery task id (the id of task.delay()).")
@@ -45,19 +48,37 @@ class TaskExecution(models.Model):
         choices=TaskStatus.choices,
         default=TaskStatus.PENDING,
         db_default=TaskStatus.PENDING.value,
+        help_text=(
+            "PENDING, STARTED, SUCCESS, FAILURE, RETRY or REVOKED; a finished row never goes "
+            "back to an unfinished status (trigger)."
+        ),
     )
-    created_at = models.DateTimeField(db_default=Now())
+    created_at = models.DateTimeField(db_default=Now(), help_text="When the row was registered.")
     started_at = models.DateTimeField(null=True, blank=True, help_text="Stamped by the database.")
     finished_at = models.DateTimeField(null=True, blank=True, help_text="Stamped by the database.")
     updated_at = models.DateTimeField(
         db_default=Now(), help_text="Last write of any kind: the row's heartbeat."
     )
-    task_args = models.JSONField(default=list, db_default=models.Value([], models.JSONField()))
-    task_kwargs = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
-    result = models.JSONField(null=True, blank=True)
+    task_args = models.JSONField(
+        default=list,
+        db_default=models.Value([], models.JSONField()),
+        help_text="Positional arguments (a JSON array), secrets redacted.",
+    )
+    task_kwargs = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+        help_text="Keyword arguments (a JSON object), secrets redacted.",
+    )
+    result = models.JSONField(
+        null=True, blank=True, help_text="Result of a successful run; NULL otherwise."
+    )
     # NULL, not "", means "no error": the distinction DBAs and the API filters rely on.
-    error = models.TextField(null=True, blank=True)  # noqa: DJ001
-    traceback = models.TextField(null=True, blank=True)  # noqa: DJ001
+    error = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="Error message of a failed run; NULL when none."
+    )
+    traceback = models.TextField(  # noqa: DJ001
+        null=True, blank=True, help_text="Traceback of a failed run; NULL when none."
+    )
     timed_out = models.BooleanField(
         default=False,
         db_default=False,
@@ -85,6 +106,11 @@ class TaskExecution(models.Model):
 
     class Meta:
         db_table = "agentcore_task_execution"
+        db_table_comment = (
+            "agentcore-task: one row per Celery task execution, a side record (who, when, "
+            "status, arguments, result, error, progress in metadata). Rules are enforced by "
+            "the trigger pgtrigger_agentcore_task_status_rules_*."
+        )
         verbose_name = "task execution"
         verbose_name_plural = "task executions"
         permissions = [
@@ -171,7 +197,9 @@ class TaskRuntimeConfig(models.Model):
     """
 
     # Always 1 (CHECK): the table can never hold two competing configurations.
-    id = models.SmallIntegerField(primary_key=True, default=1, editable=False)
+    id = models.SmallIntegerField(
+        primary_key=True, default=1, editable=False, help_text="Always 1: a single row."
+    )
     retention_days = models.IntegerField(
         null=True, blank=True, help_text="Overrides AGENTCORE_TASK_RETENTION_DAYS."
     )
@@ -199,6 +227,10 @@ class TaskRuntimeConfig(models.Model):
 
     class Meta:
         db_table = "agentcore_task_runtime_config"
+        db_table_comment = (
+            "agentcore-task: overrides of the periodic jobs' settings, at most one row; "
+            "NULL means the AGENTCORE_TASK_* setting applies."
+        )
         verbose_name = "task runtime configuration"
         verbose_name_plural = "task runtime configuration"
         constraints = [

@@ -7,6 +7,15 @@ one ``UPDATE … RETURNING``, a model instance back); the raw path is a psycopg 
 Both pay the same trigger and index maintenance. Lost keys are counted after each run.
 
     python -m bench.progress_updates [--processes 8] [--updates 300] [--rounds 3]
+
+``--storage`` compares the table's storage settings instead (docs/dba.md, "Storage settings"):
+on 200,000 generated rows, rewritten with fillfactor 100 (PostgreSQL's default) and then with
+the settings of migration 0005, in the same run, K processes send heartbeats (a STARTED
+status written again, metadata unchanged: what a running task's status writes are) and
+progress merges (metadata changes) to running rows spread over the table. It prints the
+share of HOT updates (no index touched) and the throughput of each.
+
+    python -m bench.progress_updates --storage [--processes 4] [--updates 2000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import multiprocessing
 import statistics
 import time
 import uuid
+from typing import Any
 
 from bench.common import libpq_url, setup_django
 
@@ -106,12 +116,135 @@ def run_case(
     return rate, _lost_keys(per_worker, updates)
 
 
+STORAGE_WORKLOADS = {
+    "heartbeat": "UPDATE agentcore_task_execution SET status = 'STARTED' WHERE task_id = %s",
+    "progress": "UPDATE agentcore_task_execution"
+    " SET metadata = metadata"
+    " || jsonb_build_object('progress_percent', %s::int, 'progress_message', %s::text)"
+    " WHERE task_id = %s",
+}
+
+
+def _storage_worker(args: tuple[str, str, list[str], int, float]) -> float:
+    import psycopg
+
+    url, workload, task_ids, updates, start_at = args
+    statement = STORAGE_WORKLOADS[workload]
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SELECT 1")
+        while time.time() < start_at:
+            time.sleep(0.001)
+        began = time.perf_counter()
+        for number in range(updates):
+            task_id = task_ids[number % len(task_ids)]
+            # A message never sent before: every progress update really changes metadata.
+            message = f"{start_at}-{number}"
+            params = (task_id,) if workload == "heartbeat" else (number % 100, message, task_id)
+            connection.execute(statement, params)
+    return time.perf_counter() - began
+
+
+def _update_counts(url: str) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SELECT pg_stat_clear_snapshot()")
+        row = connection.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relname = 'agentcore_task_execution'"
+        ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def _rewrite_with(url: str, options: str | None) -> None:
+    """Set the table's storage options (None: PostgreSQL's defaults) and rewrite it."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        if options is None:
+            names = _migration().STORAGE_NAMES
+            connection.execute(f"ALTER TABLE agentcore_task_execution RESET ({names})")
+        else:
+            connection.execute(f"ALTER TABLE agentcore_task_execution SET ({options})")
+        connection.execute("VACUUM FULL ANALYZE agentcore_task_execution")
+
+
+def _migration() -> Any:
+    """The migration that sets the storage options (its module name starts with a digit)."""
+    import importlib
+
+    return importlib.import_module("agentcore_task.migrations.0005_dba")
+
+
+def storage_case(url: str, workload: str, processes: int, updates: int) -> tuple[float, float]:
+    """Return (HOT share of the updates, updates per second) for one workload."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT task_id FROM agentcore_task_execution"
+            " WHERE status = 'STARTED' AND task_id LIKE 'bench-%' ORDER BY id"
+        ).fetchall()
+    task_ids = [row[0] for row in rows]
+    per_worker = [task_ids[w::processes] for w in range(processes)]
+    before = _update_counts(url)
+    start_at = time.time() + 3.0
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        durations = pool.map(
+            _storage_worker,
+            [(url, workload, per_worker[w], updates, start_at) for w in range(processes)],
+        )
+    # Each statement updates one row; a backend's counters arrive when its session ends, so
+    # wait until all of them have, and no case is charged with another's updates.
+    expected, deadline = processes * updates, time.time() + 30
+    after = _update_counts(url)
+    while after[0] - before[0] < expected and time.time() < deadline:
+        time.sleep(0.2)
+        after = _update_counts(url)
+    if after[0] - before[0] != expected:
+        raise RuntimeError(f"counted {after[0] - before[0]} updates, sent {expected}")
+    updated, hot = after[0] - before[0], after[1] - before[1]
+    return hot / max(updated, 1), processes * updates / max(durations)
+
+
+def storage_main(processes: int, updates: int, rounds: int) -> None:
+    from bench.dataset import ensure_rows
+
+    url = libpq_url(setup_django())
+    ensure_rows(200_000)
+    settings = {"fillfactor 100 (default)": None, "migration 0005": _migration().STORAGE}
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for label, options in settings.items():
+            _rewrite_with(url, options)
+            for workload in STORAGE_WORKLOADS:
+                results.setdefault((label, workload), []).append(
+                    storage_case(url, workload, processes, updates)
+                )
+    _rewrite_with(url, _migration().STORAGE)  # leave the table as the migration set it
+    print(f"{processes} processes x {updates} updates, 200,000 rows, median of {rounds}")
+    print(f"{'settings':<26}{'workload':<11}{'HOT %':>7}{'updates/s':>11}{'ratio':>7}")
+    for workload in STORAGE_WORKLOADS:
+        baseline = statistics.median(r[1] for r in results[(next(iter(settings)), workload)])
+        for label in settings:
+            hot = statistics.median(r[0] for r in results[(label, workload)])
+            rate = statistics.median(r[1] for r in results[(label, workload)])
+            print(
+                f"{label:<26}{workload:<11}{hot * 100:>7.1f}{rate:>11,.0f}{rate / baseline:>7.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--updates", type=int, default=300, help="updates per process")
     parser.add_argument("--rounds", type=int, default=3, help="median over this many rounds")
+    parser.add_argument("--storage", action="store_true", help="compare storage settings")
     options = parser.parse_args()
+    if options.storage:
+        storage_main(options.processes, options.updates, options.rounds)
+        return
     url = libpq_url(setup_django())
 
     print(f"{options.processes} processes x {options.updates} updates, median of {options.rounds}")

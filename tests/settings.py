@@ -99,6 +99,11 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/agentcore_task"
     )
 }
+# Run the suite on a database that already exists under this name instead of a new
+# test_<NAME> (with --reuse-db): tests/migrations/test_adopt_original.py runs the API tests on
+# a database adopted from the original's dump.
+if os.environ.get("AGENTCORE_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["AGENTCORE_TEST_DATABASE_NAME"]}
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 CACHES = {"default": _cache(REDIS_URL)}
 

@@ -1,4 +1,8 @@
-"""What a list item and a detail look like (the execution's fields, plus metadata on list items)."""
+"""What a list item and a detail look like (the execution's fields, plus metadata on list items).
+
+``metadata`` is shaped by the request's ``include_metadata``/``metadata_fields`` in one place,
+:class:`agentcore_task.api.metadata.ShapedMetadataField`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from agentcore_task.api.metadata import ShapedMetadataField
 from agentcore_task.api.openapi import OpenApiTypes, extend_schema_field
 from agentcore_task.models import TaskExecution
 
@@ -40,8 +45,8 @@ class AnyJSONField(serializers.JSONField):
 
 
 class TaskExecutionListSerializer(serializers.ModelSerializer[TaskExecution]):
-    """A list item. ``metadata`` is dropped or narrowed by the view (``include_metadata``,
-    ``metadata_fields``), in SQL."""
+    """A list item. ``metadata`` is null or narrowed as the request asks (``include_metadata``,
+    ``metadata_fields``); the list query leaves out or narrows the column in SQL to match."""
 
     created_by_id = serializers.IntegerField(read_only=True, allow_null=True)
     created_by_username = serializers.CharField(read_only=True, allow_null=True)
@@ -50,25 +55,11 @@ class TaskExecutionListSerializer(serializers.ModelSerializer[TaskExecution]):
     )
     is_completed = serializers.BooleanField(read_only=True)
     is_running = serializers.BooleanField(read_only=True)
-    metadata = MetadataField(read_only=True, required=False)
+    metadata = ShapedMetadataField(required=False)
 
     class Meta:
         model = TaskExecution
         fields = [*LIST_FIELDS, "metadata"]
-        read_only_fields = fields
-
-    def to_representation(self, instance: TaskExecution) -> dict[str, Any]:
-        subset = getattr(instance, "metadata_subset", None)
-        if subset is not None:
-            instance.metadata = subset
-        return super().to_representation(instance)
-
-
-class TaskExecutionListWithoutMetadataSerializer(TaskExecutionListSerializer):
-    """A list item when ``include_metadata=false``: the column is not even loaded."""
-
-    class Meta(TaskExecutionListSerializer.Meta):
-        fields = LIST_FIELDS
         read_only_fields = fields
 
 

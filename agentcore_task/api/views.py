@@ -20,6 +20,7 @@ from rest_framework.serializers import BaseSerializer
 from agentcore_task import conf
 from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.filters import TaskExecutionFilter
+from agentcore_task.api.metadata import CONTEXT_KEY, metadata_controls, read_flag
 from agentcore_task.api.openapi import (
     OpenApiParameter,
     OpenApiTypes,
@@ -29,12 +30,11 @@ from agentcore_task.api.openapi import (
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
-from agentcore_task.api.scoping import FALSE_WORDS, is_whole_number, scope_list
+from agentcore_task.api.scoping import is_whole_number, scope_list
 from agentcore_task.api.serializers import (
     ErrorSerializer,
     TaskExecutionDetailSerializer,
     TaskExecutionListSerializer,
-    TaskExecutionListWithoutMetadataSerializer,
     TaskStatsSerializer,
 )
 from agentcore_task.models import TaskExecution
@@ -48,12 +48,27 @@ from agentcore_task.services.stats import (
     get_task_stats,
 )
 
-TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 # On status/?sync=true, a sync that could not read Celery's result backend still answers 200
 # with the row as recorded (pollers keep working); this header says why it is not fresher.
 SYNC_ERROR_HEADER = "X-Agentcore-Sync-Error"
 
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403, 404)}
+# The original's metadata controls: on the list and on every detail-style response.
+METADATA_PARAMETERS = [
+    OpenApiParameter(
+        "include_metadata",
+        OpenApiTypes.STR,
+        enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
+        description='false/0/no/off answers "metadata": null (in lists the column is then not '
+        "even loaded).",
+    ),
+    OpenApiParameter(
+        "metadata_fields",
+        OpenApiTypes.STR,
+        description="Comma-separated top-level metadata keys to keep, e.g. "
+        "progress_percent,progress_message (in lists computed in SQL).",
+    ),
+]
 LIST_PARAMETERS = [
     OpenApiParameter(
         "my_tasks",
@@ -62,18 +77,7 @@ LIST_PARAMETERS = [
         "or agentcore_task.view_all_taskexecution. Anything else, or absent: your own, "
         "even for a superuser.",
     ),
-    OpenApiParameter(
-        "include_metadata",
-        OpenApiTypes.STR,
-        enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
-        description="false/0/no/off leaves metadata out of list items (it is then not loaded).",
-    ),
-    OpenApiParameter(
-        "metadata_fields",
-        OpenApiTypes.STR,
-        description="Comma-separated top-level metadata keys to keep, e.g. "
-        "progress_percent,progress_message (computed in SQL).",
-    ),
+    *METADATA_PARAMETERS,
 ]
 
 STATS_PARAMETERS = [
@@ -100,15 +104,7 @@ STATS_PARAMETERS = [
 
 
 def _flag(request: Request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValidationError({name: [f"Enter true or false, not {raw!r}."]})
+    return read_flag(request.query_params, name, default)
 
 
 class SyncUnavailable(APIException):
@@ -133,7 +129,9 @@ def _not_found(message: str) -> NotFound:
         parameters=LIST_PARAMETERS,
         responses={200: TaskExecutionListSerializer(many=True), **ERRORS},
     ),
-    retrieve=extend_schema(responses={200: TaskExecutionDetailSerializer, **ERRORS}),
+    retrieve=extend_schema(
+        parameters=METADATA_PARAMETERS, responses={200: TaskExecutionDetailSerializer, **ERRORS}
+    ),
 )
 class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
     """Task executions. The list shows the requesting user's own, staff and superusers too:
@@ -155,6 +153,12 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
         for name, items in values:
             if any("\x00" in str(item) for item in items) and name not in JSON_PARAMETERS:
                 raise ValidationError({name: ["Enter a value without NUL characters."]})
+        # Before any work (a sync), so a malformed control is a 400 that changed nothing.
+        self.metadata_controls = metadata_controls(request.query_params)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        controls = getattr(self, "metadata_controls", None)  # absent for schema generation
+        return {**super().get_serializer_context(), CONTEXT_KEY: controls}
 
     def get_object(self) -> TaskExecution:
         if not is_whole_number(str(self.kwargs.get(self.lookup_field, ""))):
@@ -169,8 +173,6 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action in ("list", "my_tasks"):
-            if not _flag(self.request, "include_metadata", True):
-                return TaskExecutionListWithoutMetadataSerializer
             return TaskExecutionListSerializer
         return TaskExecutionDetailSerializer
 
@@ -185,15 +187,12 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
 
     def _list_columns(self, rows: QuerySet[TaskExecution]) -> QuerySet[TaskExecution]:
         """Load only what the list items show: no payload columns, metadata as asked."""
-        if not _flag(self.request, "include_metadata", True):
+        controls = getattr(self, "metadata_controls", None) or metadata_controls(
+            self.request.query_params
+        )
+        if not controls.include:
             return rows.list_columns(metadata=False)  # type: ignore[attr-defined]
-        wanted = self.request.query_params.get("metadata_fields")
-        if wanted is None:
-            return rows.list_columns()  # type: ignore[attr-defined]
-        keys = [key.strip() for key in wanted.split(",") if key.strip()]
-        if not keys:
-            raise ValidationError({"metadata_fields": ["Name at least one metadata key."]})
-        return rows.list_columns(metadata_keys=keys)  # type: ignore[attr-defined]
+        return rows.list_columns(metadata_keys=controls.keys)  # type: ignore[attr-defined]
 
     @extend_schema(
         parameters=LIST_PARAMETERS[1:],
@@ -206,7 +205,9 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
             raise ValidationError({"created_by": ["my-tasks always lists your own executions."]})
         return self.list(request)
 
-    @extend_schema(responses={200: TaskExecutionDetailSerializer, **ERRORS})
+    @extend_schema(
+        parameters=METADATA_PARAMETERS, responses={200: TaskExecutionDetailSerializer, **ERRORS}
+    )
     @action(detail=False, url_path=r"by-task-id/(?P<task_id>[^/]+)")
     def by_task_id(self, request: Request, task_id: str) -> Response:
         """Return one execution by its Celery task id."""
@@ -224,6 +225,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
                 enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
                 description="Copy the state from Celery first (default true).",
             ),
+            *METADATA_PARAMETERS,
         ],
         responses={200: TaskExecutionDetailSerializer, **ERRORS},
     )
@@ -246,6 +248,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
 
     @extend_schema(
         request=None,
+        parameters=METADATA_PARAMETERS,
         responses={200: TaskExecutionDetailSerializer, 503: ErrorSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])

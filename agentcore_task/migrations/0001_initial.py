@@ -8,6 +8,8 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
+from agentcore_task.schema.adoption import CreateOrAdoptModel
+
 
 class Migration(migrations.Migration):
 
@@ -18,7 +20,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        # CreateModel, or the original agentcore-task's table adopted in place
+        # (docs/upgrading.md).
+        CreateOrAdoptModel(
             name='TaskExecution',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

@@ -1,0 +1,94 @@
+"""What a database that ran the original agentcore-task (app label ``agentcore_task_tracker``)
+looks like, and how to recognise one.
+
+The original shared our table name, ``agentcore_task_execution``; its migration history is in
+``django_migrations`` under its own label, and it kept its settings as key/value rows in
+``agentcore_task_config``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ORIGINAL_APP_LABEL = "agentcore_task_tracker"
+EXECUTION_TABLE = "agentcore_task_execution"
+ORIGINAL_CONFIG_TABLE = "agentcore_task_config"
+# The original's migration that gave the table our name (before it, agentcore_task_tracker_…).
+ORIGINAL_RENAME_MIGRATION = "0002_rename_execution_table"
+
+# The columns the original's 0001-0004 built, with PostgreSQL's type names.
+ORIGINAL_COLUMNS = {
+    "id": "bigint",
+    "task_id": "character varying",
+    "task_name": "character varying",
+    "module": "character varying",
+    "status": "character varying",
+    "created_at": "timestamp with time zone",
+    "started_at": "timestamp with time zone",
+    "finished_at": "timestamp with time zone",
+    "task_args": "jsonb",
+    "task_kwargs": "jsonb",
+    "result": "jsonb",
+    "error": "text",
+    "traceback": "text",
+    "metadata": "jsonb",
+    "created_by_id": "integer",
+}
+
+
+class OriginalSchemaError(RuntimeError):
+    """The database holds something that is neither a fresh database nor the original's."""
+
+
+def table_exists(cursor: Any, table: str) -> bool:
+    """Return whether ``table`` exists in the current search path."""
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+    return bool(cursor.fetchone()[0])
+
+
+def original_migrations(cursor: Any) -> set[str]:
+    """Return the names of the original's applied migrations (empty on other databases)."""
+    if not table_exists(cursor, "django_migrations"):
+        return set()
+    cursor.execute("SELECT name FROM django_migrations WHERE app = %s", [ORIGINAL_APP_LABEL])
+    return {row[0] for row in cursor.fetchall()}
+
+
+def is_original_database(cursor: Any) -> bool:
+    """Return whether ``agentcore_task_execution`` is the original's table, to be adopted.
+
+    Raises:
+        OriginalSchemaError: the table exists but no known history explains it, or it has
+            columns the original never had (nothing is guessed or changed then).
+    """
+    if not table_exists(cursor, EXECUTION_TABLE):
+        return False
+    applied = original_migrations(cursor)
+    if ORIGINAL_RENAME_MIGRATION not in applied:
+        raise OriginalSchemaError(
+            f"table {EXECUTION_TABLE} already exists, but django_migrations has no "
+            f"{ORIGINAL_APP_LABEL} {ORIGINAL_RENAME_MIGRATION}: it was not made by the original "
+            "agentcore-task (or by an older version of it), so agentcore_task will not adopt "
+            "it. Rename or drop the table, or upgrade the original app first "
+            "(docs/upgrading.md)."
+        )
+    cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s",
+        [EXECUTION_TABLE],
+    )
+    columns = dict(cursor.fetchall())
+    if columns != ORIGINAL_COLUMNS:
+        missing = sorted(set(ORIGINAL_COLUMNS) - set(columns))
+        extra = sorted(set(columns) - set(ORIGINAL_COLUMNS))
+        changed = sorted(
+            name
+            for name in set(columns) & set(ORIGINAL_COLUMNS)
+            if columns[name] != ORIGINAL_COLUMNS[name]
+        )
+        raise OriginalSchemaError(
+            f"{EXECUTION_TABLE} does not have the original's columns (missing: {missing}, "
+            f"unexpected: {extra}, other type: {changed}); agentcore_task adopts only the "
+            "table the original's migrations 0001-0004 built (docs/upgrading.md)."
+        )
+    return True
