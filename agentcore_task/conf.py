@@ -330,3 +330,17 @@ def auto_track() -> bool | tuple[str, ...]:
     if not all(isinstance(pattern, str) and pattern for pattern in patterns):
         raise TypeError("AGENTCORE_TASK_AUTO_TRACK patterns must be non-empty strings")
     return patterns
+
+
+# --- Operating executions -------------------------------------------------------------------
+
+
+def bulk_limit() -> int:
+    """``AGENTCORE_TASK_BULK_LIMIT`` (default 1000): the most rows one bulk action acts on."""
+    return _positive_int("AGENTCORE_TASK_BULK_LIMIT", 1000)
+
+
+def revoke_check() -> bool:
+    """``AGENTCORE_TASK_REVOKE_CHECK`` (default True): a worker asks the row, for each message
+    it receives, whether the execution was revoked, and discards it if so."""
+    return bool(_get("AGENTCORE_TASK_REVOKE_CHECK", True))

@@ -58,3 +58,57 @@ FROM (
       AND objsubid = 1
       AND pid <> pg_backend_pid()
 ) AS holders
+
+-- name: advisory_record_name
+-- Remember which name a key held by this session stands for (pg_locks shows only the key),
+-- who took it (%(owner)s, the owner token) and for which Celery task (%(holder)s, or NULL).
+-- Run right after the lock was taken, on the same session; a name another owner left behind
+-- (its process died, freeing the lock) is overwritten.
+INSERT INTO agentcore_task_lock_name AS n (name, key, owner, holder, since)
+VALUES (%(name)s, %(key)s, %(owner)s, %(holder)s, statement_timestamp())
+ON CONFLICT (name) DO UPDATE
+SET key = EXCLUDED.key, owner = EXCLUDED.owner, holder = EXCLUDED.holder,
+    since = EXCLUDED.since
+RETURNING true
+
+-- name: advisory_forget_name
+-- Forget a released lock's name, only if it is still this owner's record: another process
+-- may have taken the lock (and recorded it) in between.
+WITH forgotten AS (
+    DELETE FROM agentcore_task_lock_name WHERE name = %(name)s AND owner = %(owner)s
+    RETURNING 1
+)
+SELECT count(*) FROM forgotten
+
+-- name: advisory_held_names
+-- The recorded names whose key some session of this database holds now, with the holding
+-- backend's pid, oldest first. A record whose key nobody holds (its holder died) is left out.
+SELECT n.name, n.holder, n.owner, n.since, l.pid
+FROM agentcore_task_lock_name AS n
+JOIN pg_locks AS l
+  ON l.locktype = 'advisory'
+ AND l.granted
+ AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+ AND l.classid = ((n.key >> 32) & 4294967295)::oid
+ AND l.objid = (n.key & 4294967295)::oid
+ AND l.objsubid = 1
+ORDER BY n.since, n.name
+
+-- name: advisory_forget_stale_names
+-- Delete the records whose key no session holds (their holder died without releasing) and
+-- that are older than %(grace)s (an acquire records its name just after taking the lock).
+WITH stale AS (
+    DELETE FROM agentcore_task_lock_name AS n
+    WHERE n.since < statement_timestamp() - %(grace)s::interval
+      AND NOT EXISTS (
+        SELECT 1 FROM pg_locks AS l
+        WHERE l.locktype = 'advisory'
+          AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = ((n.key >> 32) & 4294967295)::oid
+          AND l.objid = (n.key & 4294967295)::oid
+          AND l.objsubid = 1
+      )
+    RETURNING 1
+)
+SELECT count(*) FROM stale

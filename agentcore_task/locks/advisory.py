@@ -11,6 +11,13 @@ session ends, which includes the holder process dying, however it dies.
 ends. Session locks need the same server session for lock and unlock, so the alias must be
 a direct connection or a session-pooling PgBouncer, never a transaction-pooling one.
 
+``pg_locks`` shows a held lock only as its key. So that operators can see lock *names*, the
+session records each name it takes in ``agentcore_task_lock_name`` (name, key, owner, task
+id of the holder, since) and deletes the record when it releases; the listing joins the
+records with ``pg_locks``, so a record whose holder died shows nothing and is removed. That
+bookkeeping costs one more statement per acquire and per release, and its failure (a lock
+database without the table) is logged and never stops a lock.
+
 PostgreSQL counts repeated takes of a key by one session, so it cannot tell two threads of
 one process apart; the process keeps its own ``{key: owner}`` registry of what its session
 holds, which makes the locks exclusive between threads and owner-only on release.
@@ -40,7 +47,7 @@ from django.db import connections
 
 from agentcore_task import conf
 from agentcore_task.exceptions import first_line
-from agentcore_task.locks.base import LockBackendError, check_lock_name
+from agentcore_task.locks.base import HeldLock, LockBackendError, check_lock_name
 from agentcore_task.sql import query
 
 __all__ = ["AdvisoryLockBackend", "advisory_lock_ids", "advisory_lock_key", "close_sessions"]
@@ -52,6 +59,8 @@ NAMESPACE = b"agentcore_task.lock:"
 APPLICATION_NAME = "agentcore_task.locks"
 """What pg_stat_activity shows for the lock sessions, unless the alias's OPTIONS set one."""
 TERMINATE_WAIT_MS = 5000
+STALE_NAME_GRACE = "10 seconds"
+"""A name record younger than this is never taken for stale: its lock may be in flight."""
 KEEPALIVE_DEFAULTS: dict[str, int] = {
     "keepalives": 1,
     "keepalives_idle": 30,
@@ -87,6 +96,13 @@ def advisory_lock_ids(lock_name: str) -> tuple[int, int]:
     """
     unsigned = advisory_lock_key(lock_name) & 0xFFFF_FFFF_FFFF_FFFF
     return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+def _storable(lock_name: str) -> str:
+    """The name as PostgreSQL text can hold it: NUL and lone surrogates become U+FFFD (the
+    key, not this record, is what locks)."""
+    text = lock_name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "\ufffd")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -173,6 +189,33 @@ class _Session:
         row = cursor.fetchone()
         return None if row is None else row[0]
 
+    def rows(self, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement ``name`` and return all its rows (a fresh session if need be).
+
+        Raises:
+            LockBackendError: the database cannot be reached or refused the statement.
+        """
+        for attempt in (1, 2):
+            try:
+                cursor = self._cursor if self._cursor is not None else self._connect()
+                cursor.execute(query(name), params)
+                return [tuple(row) for row in cursor.fetchall()]
+            except psycopg.Error as exc:
+                if not self._drop_if_dead() or attempt == 2:
+                    raise self._error(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def note(self, name: str, params: dict[str, Any]) -> None:
+        """Run a bookkeeping statement (the names table); a failure is logged, not raised.
+
+        The names only serve the listing of held locks: a lock database without the
+        table (migrations not run there) must still lock.
+        """
+        try:
+            self.run(name, params, retry=False)
+        except LockBackendError as exc:
+            logger.warning("agentcore_task could not record an advisory lock name: %s", exc)
+
     def _error(self, exc: psycopg.Error) -> LockBackendError:
         return LockBackendError(f"database {self.alias!r} failed: {_first_line(exc)}")
 
@@ -257,10 +300,11 @@ class AdvisoryLockBackend:
 
     name = "advisory"
 
-    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+    def acquire(self, lock_name: str, timeout: int, owner: str, holder: str | None = None) -> bool:
         """Take the lock unless this process or another session holds it.
 
         ``timeout`` is ignored: the lock lasts until released or until its session ends.
+        The name is recorded beside its key (``agentcore_task_lock_name``) for the listing.
         """
         key = advisory_lock_key(lock_name)
         session = _session()
@@ -270,6 +314,13 @@ class AdvisoryLockBackend:
             taken = bool(session.run("advisory_try_lock", {"key": key}, retry=True))
             if taken:
                 session.held[key] = (owner, lock_name)
+                record = {
+                    "name": _storable(lock_name),
+                    "key": key,
+                    "owner": owner,
+                    "holder": holder,
+                }
+                session.note("advisory_record_name", record)
             return taken
 
     def release(self, lock_name: str, owner: str) -> bool:
@@ -302,6 +353,7 @@ class AdvisoryLockBackend:
                 return f"unlocked it on this process's session, where owner {held[0]!r} held it"
             params = {"classid": classid, "objid": objid, "wait_ms": TERMINATE_WAIT_MS}
             pids = session.run("advisory_terminate_holders", params, retry=True)
+            session.note("advisory_forget_stale_names", {"grace": STALE_NAME_GRACE})
         if not pids:
             return None
         return (
@@ -317,6 +369,29 @@ class AdvisoryLockBackend:
             params = {"classid": classid, "objid": objid}
             return bool(session.run("advisory_is_locked", params, retry=True))
 
+    def held_locks(self) -> list[HeldLock]:
+        """List the advisory locks any session of the lock database holds, by name.
+
+        Only locks taken through this backend have a recorded name; records left by holders
+        that died are deleted on the way.
+        """
+        session = _session()
+        with session.mutex:
+            session.note("advisory_forget_stale_names", {"grace": STALE_NAME_GRACE})
+            rows = session.rows("advisory_held_names", {})
+        return [
+            HeldLock(
+                name=name,
+                backend=self.name,
+                holder=holder,
+                owner=owner,
+                since=since,
+                ttl=None,
+                pid=pid,
+            )
+            for name, holder, owner, since, pid in rows
+        ]
+
     @staticmethod
     def _unlock(session: _Session, key: int) -> bool:
         try:
@@ -325,5 +400,7 @@ class AdvisoryLockBackend:
             if session._connection is None:  # the session was lost: so was the lock
                 return False
             raise
-        session.held.pop(key, None)
+        held = session.held.pop(key, None)
+        if held is not None:
+            session.note("advisory_forget_name", {"name": _storable(held[1]), "owner": held[0]})
         return unlocked

@@ -10,6 +10,13 @@ delete removes the newcomer's lock.
 
 The timeout is the TTL: a holder that dies without releasing blocks the name until then.
 
+So that operators can list held locks (names, holder task, TTL left) and free one left by a
+killed worker, a lock taken on Redis is also entered in one registry hash
+(:data:`REGISTRY_KEY`), and removed from it on release; an entry whose key expired is
+dropped when the listing next reads it. Other caches have no way to enumerate keys, so the
+listing reports them as unsupported (their locks still work, and can still be force-released
+by name).
+
 Each acquire stores ``"<owner token>#<random>"``: the owner's releases match the token part,
 and an acquire that failed (Redis stalled or the network timed out after the ``SET`` was
 sent, which Redis may still execute when it resumes) can be undone exactly, by a
@@ -20,7 +27,9 @@ means the undo can never delete a lock the same thread took later.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -35,12 +44,12 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
 
 from agentcore_task import conf
-from agentcore_task.locks.base import LockBackendError
+from agentcore_task.locks.base import HeldLock, LockBackendError
 
 if TYPE_CHECKING:
     from redis.commands.core import Script
 
-__all__ = ["KEY_PREFIX", "CacheLockBackend", "cache_key"]
+__all__ = ["KEY_PREFIX", "REGISTRY_KEY", "CacheLockBackend", "ListingUnsupported", "cache_key"]
 
 logger = logging.getLogger("agentcore_task.locks")
 
@@ -200,11 +209,12 @@ class CacheLockBackend:
 
     name = "cache"
 
-    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+    def acquire(self, lock_name: str, timeout: int, owner: str, holder: str | None = None) -> bool:
         """Store a value of ``owner`` under the lock's key unless one is there, TTL ``timeout``.
 
         On failure, what the attempt may have stored is deleted at once or, if the server
-        still does not answer, on a later call (see the module's docstring).
+        still does not answer, on a later call (see the module's docstring). On Redis a
+        taken lock is also entered in the registry the listing reads.
         """
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
@@ -216,6 +226,8 @@ class CacheLockBackend:
                 if client is not None:
                     full_key = cache.make_key(key)
                     taken = bool(client.set(full_key, value, nx=True, px=timeout * 1000))
+                    if taken:
+                        _register(client, cache, full_key, lock_name, value, holder)
                 else:
                     taken = bool(cache.add(key, value, timeout))
         except LockBackendError:
@@ -231,6 +243,8 @@ class CacheLockBackend:
         _retry_undo(alias, cache, key=key)
         with _backend_errors(alias):
             released = _compare_and_delete(cache, key, owner)
+        if released:
+            _unregister(cache, key)
         _retry_undo(alias, cache)
         return released
 
@@ -250,6 +264,7 @@ class CacheLockBackend:
             else:
                 holder = cache.get(key)
                 deleted = cache.delete(key)
+        _unregister(cache, key)
         if not deleted:
             return None
         if isinstance(holder, bytes):
@@ -275,3 +290,105 @@ class CacheLockBackend:
             if client is not None:
                 return bool(client.exists(cache.make_key(key)))
             return bool(cache.has_key(key))
+
+    def held_locks(self) -> list[HeldLock]:
+        """List the cache locks held now, from the registry (Django's RedisCache only).
+
+        Each entry's TTL is read from its key; entries whose key has expired or was deleted
+        (their holder died, or a release's clean-up failed) are dropped on the way. Other
+        caches cannot enumerate keys: :class:`ListingUnsupported` says so.
+        """
+        alias = conf.lock_cache_alias()
+        cache = caches[alias]
+        client = _redis_client(cache)
+        if client is None:
+            raise ListingUnsupported(
+                f"cache {alias!r} is a {type(cache).__name__}: listing cache locks needs "
+                "django.core.cache.backends.redis.RedisCache"
+            )
+        registry = cache.make_key(REGISTRY_KEY)
+        with _backend_errors(alias):
+            entries = client.hgetall(registry)
+            fields = sorted(entries)
+            pipeline = client.pipeline(transaction=False)
+            for field in fields:
+                pipeline.pttl(field)
+            ttls = pipeline.execute() if fields else []
+        held: list[HeldLock] = []
+        for field, ttl in zip(fields, ttls, strict=True):
+            if ttl is None or (ttl < 0 and ttl != -1):  # -2: gone; -1 would be "no TTL"
+                _forget_if_gone(client, registry, field)
+                continue
+            record = _decode_record(entries[field])
+            held.append(
+                HeldLock(
+                    name=record.get("name") or str(field),
+                    backend=self.name,
+                    holder=record.get("holder"),
+                    owner=str(record.get("owner", "")).split(_SEPARATOR, 1)[0],
+                    since=_since(record.get("since")),
+                    ttl=None if ttl == -1 else ttl / 1000,
+                    pid=None,
+                )
+            )
+        return sorted(held, key=lambda lock: (lock["since"] or _EPOCH, lock["name"]))
+
+
+class ListingUnsupported(LockBackendError):
+    """The configured cache cannot enumerate its locks (it is not Django's RedisCache)."""
+
+
+REGISTRY_KEY = "agentcore_task:lock-registry"
+"""A Redis hash (under the cache's prefix): full lock key -> JSON {name, holder, owner,
+since}. The lock keys themselves carry only the owner's value, and hashed names cannot be
+read back from their key, so the listing reads the names from here."""
+_EPOCH = dt.datetime.fromtimestamp(0, tz=dt.UTC)
+
+# Drops a registry entry only when its lock key is gone, in one step: an acquire that took
+# the name again meanwhile (and re-registered it) keeps its entry.
+_FORGET_SCRIPT = """
+if redis.call('exists', ARGV[1]) == 0 then
+    return redis.call('hdel', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+def _register(
+    client: Any, cache: BaseCache, full_key: str, name: str, value: str, holder: str | None
+) -> None:
+    """Enter a taken lock in the registry; a failure is logged (the lock itself stands)."""
+    record = {"name": name, "holder": holder, "owner": value, "since": time.time()}
+    try:
+        client.hset(cache.make_key(REGISTRY_KEY), full_key, json.dumps(record))
+    except Exception:
+        logger.warning("agentcore_task could not register cache lock %r", name, exc_info=True)
+
+
+def _unregister(cache: BaseCache, key: str) -> None:
+    """Remove a released lock from the registry, unless it was taken again meanwhile."""
+    client = _redis_client(cache)
+    if client is None:
+        return
+    try:
+        _forget_if_gone(client, cache.make_key(REGISTRY_KEY), cache.make_key(key))
+    except Exception:
+        logger.debug("agentcore_task could not unregister cache lock %r", key, exc_info=True)
+
+
+def _forget_if_gone(client: Any, registry: Any, field: Any) -> None:
+    client.eval(_FORGET_SCRIPT, 1, registry, field)
+
+
+def _decode_record(raw: Any) -> dict[str, Any]:
+    try:
+        record = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _since(value: Any) -> dt.datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    return None
