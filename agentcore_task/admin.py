@@ -121,6 +121,10 @@ class TaskExecutionAdmin(_ModelAdmin):
     - "Mark stuck executions as FAILURE" asserts something about the task, so it needs the
       model's *change* permission (``agentcore_task.change_taskexecution``), which still
       exists and can be granted even though the admin offers no change form.
+    - "Revoke selected executions" and "Retry selected executions" need
+      ``agentcore_task.operate_taskexecution``, the permission the REST API asks for. Each
+      runs the bulk verb of ``services.operate`` once and leaves one audit row; so do the
+      two repair actions above.
     - Delete keeps Django's default: the ``delete_taskexecution`` permission. Nobody but
       superusers holds it until a host grants it, and a host may want an operator to prune
       rows without making them a superuser; hard-coding ``is_superuser`` would override the

@@ -18,6 +18,7 @@ from rest_framework.permissions import BasePermission
 from agentcore_task import conf
 from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.openapi import OpenApiParameter, OpenApiTypes, extend_schema
+from agentcore_task.api.pagination import TaskExecutionPagination, _positive_int
 from agentcore_task.api.scoping import is_whole_number
 from agentcore_task.api.serializers import ErrorSerializer
 from agentcore_task.models import TaskAction
@@ -50,12 +51,16 @@ class TaskActionSerializer(serializers.ModelSerializer[TaskAction]):
         read_only_fields = fields
 
 
-class ActionPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
+class ActionPagination(TaskExecutionPagination):
+    """The executions' page numbers (400 for a bad ``page``/``page_size``), no cursor."""
 
-    def get_page_size(self, request: Any) -> int:
-        size = super().get_page_size(request) or conf.api_page_size()
-        return min(size, conf.api_max_page_size())
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        _positive_int(request, self.page_query_param)
+        return PageNumberPagination.paginate_queryset(self, queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        return [parameter for parameter in parameters if parameter["name"] != "cursor"]
 
 
 class ActionListView(generics.ListAPIView[TaskAction]):
@@ -96,7 +101,7 @@ class ActionListView(generics.ListAPIView[TaskAction]):
         ],
         responses={
             200: TaskActionSerializer(many=True),
-            **{c: ErrorSerializer for c in (400, 401, 403)},
+            **{c: ErrorSerializer for c in (400, 401, 403, 404)},
         },
     )
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentcore_task import conf
+from agentcore_task.api.config import BoundedJSONParser
 from agentcore_task.api.errors import api_exception_handler
 from agentcore_task.api.openapi import extend_schema
 from agentcore_task.api.permissions import require_operate
@@ -123,11 +124,14 @@ class LocksView(_LockView):
 class LockReleaseView(_LockView):
     """Force-release one lock by name."""
 
+    parser_classes = [BoundedJSONParser]  # JSON only; anything else is a 415
+
     @extend_schema(
         request=LockReleaseRequestSerializer,
         responses={
             200: LockReleasedSerializer,
             404: ErrorSerializer,
+            415: ErrorSerializer,
             503: ErrorSerializer,
             **ERRORS,
         },

@@ -18,6 +18,7 @@ from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agentcore_task.api.config import BoundedJSONParser
 from agentcore_task.api.openapi import extend_schema
 from agentcore_task.api.permissions import require_operate
 from agentcore_task.api.scoping import scope_rows
@@ -31,7 +32,10 @@ __all__ = ["OperateActions"]
 
 SIGNALS = ["SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "SIGUSR1"]
 SCOPE_NAMES = ("my_tasks",)
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 415)}
+# JSON bodies only: a form cannot say false or carry a filter object, and a multipart body
+# of 10,000 fields would be refused by Django with an HTML page; anything else is a 415.
+JSON_ONLY = [BoundedJSONParser]
 
 
 class Conflict(APIException):
@@ -136,7 +140,7 @@ class OperateActions:
         request=RevokeRequestSerializer,
         responses={200: TaskExecutionDetailSerializer, **ERRORS, 409: ConflictSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=JSON_ONLY)
     def revoke(self, request: Request, pk: str) -> Response:
         """Revoke the execution: the row REVOKED first (it sticks), then Celery's revoke.
 
@@ -164,7 +168,7 @@ class OperateActions:
         request=RetryRequestSerializer,
         responses={201: TaskExecutionDetailSerializer, **ERRORS, 409: ConflictSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=JSON_ONLY)
     def retry(self, request: Request, pk: str) -> Response:
         """Run a finished execution again as a new row (201) whose retry_of is this one.
 
@@ -188,7 +192,7 @@ class OperateActions:
         request=BulkRequestSerializer,
         responses={200: BulkResultSerializer, **ERRORS},
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], parser_classes=JSON_ONLY)
     def bulk(self, request: Request) -> Response:
         """Revoke or retry many executions, by ids or by the list's filters.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agentcore_task.jsonsafe import clean_text, to_json_safe
 from agentcore_task.models import TaskAction
 
 __all__ = ["SOURCES", "actor_name", "record_action"]
@@ -61,12 +62,12 @@ def record_action(
     user = actor if getattr(actor, "pk", None) is not None else None
     row = TaskAction.objects.create(
         actor=user,
-        actor_name=actor_name(actor, source),
+        actor_name=clean_text(actor_name(actor, source)),
         action=action[:40],
         source=source,
-        target=target or {},
+        target=to_json_safe(target or {}),  # a lock name may hold what jsonb refuses (NUL)
         counts=counts or {},
-        reason=reason or "",
+        reason=clean_text(reason or ""),
     )
     logger.info(
         "agentcore_task %s by %s (%s): %s %s", action, row.actor_name, source, target, counts

@@ -26,7 +26,7 @@ from agentcore_task.exceptions import (
     ExecutionStateError,
     RedactedArguments,
 )
-from agentcore_task.jsonsafe import REDACTED
+from agentcore_task.jsonsafe import REDACTED, clean_text
 from agentcore_task.models import UNFINISHED_STATUSES, TaskExecution
 from agentcore_task.querysets import ExecutionFilters
 from agentcore_task.services.audit import actor_name, record_action
@@ -80,6 +80,7 @@ def _signal_name(signal: object) -> str:
 
 def _revoke_note(actor: Any, source: str, reason: str | None) -> tuple[str, str]:
     who = actor_name(actor, source)
+    reason = clean_text(reason) if isinstance(reason, str) else None
     error = f"Revoked by {who}" + (f": {reason}" if reason else "")
     return error, patch_param({"revoked_by": who, "revoke_reason": reason or ""})
 

@@ -319,4 +319,5 @@ def test_the_admin_revokes_and_retries_with_one_audit_row_each(operator_client, 
     assert TaskExecution.objects.filter(retry_of=failed).count() == 1
     assert [a.action for a in TaskAction.objects.order_by("id")] == ["bulk_revoke", "bulk_retry"]
     assert operator_client.get("/admin/agentcore_task/taskaction/").status_code == 200
-    assert "status history" in page(operator_client.get(change_url(pending)))
+    detail = page(operator_client.get(change_url(pending)))
+    assert "Status history" in detail and '"status": "REVOKED"' in detail
