@@ -1,8 +1,8 @@
 """The ``"cache"`` lock backend: an owner token stored under the lock's key in a Django cache.
 
 On Django's ``RedisCache`` the backend talks to Redis directly, so that each step is one
-atomic command: ``SET key token NX PX ttl`` takes the lock, a Lua compare-and-delete releases
-it only for its owner, ``EXISTS`` answers whether it is held. Any other cache gets the
+atomic command: a Lua ``SET key token NX PX ttl`` takes the lock, a Lua compare-and-delete
+releases it only for its owner, ``EXISTS`` answers whether it is held. Any other cache gets the
 portable path: ``cache.add`` (atomic on memcached and the database cache), and a release
 that reads the value, compares it and deletes it in two steps; there, if the lock's TTL
 runs out between the read and the delete and another owner takes it in that instant, the
@@ -12,8 +12,9 @@ The timeout is the TTL: a holder that dies without releasing blocks the name unt
 
 So that operators can list held locks (names, holder task, TTL left) and free one left by a
 killed worker, a lock taken on Redis is also entered in one registry hash
-(:data:`REGISTRY_KEY`), and removed from it on release; an entry whose key expired is
-dropped when the listing next reads it. Other caches have no way to enumerate keys, so the
+(:data:`REGISTRY_KEY`), by the same Lua script that takes it (still one round trip), and
+removed by the script that releases it; an entry whose key expired is dropped when the
+listing next reads it. Other caches have no way to enumerate keys, so the
 listing reports them as unsupported (their locks still work, and can still be force-released
 by name).
 
@@ -62,12 +63,21 @@ _MAX_PLAIN_NAME = 150
 _PLAIN_NAME = re.compile(r"[!-~]+")
 
 # Deletes the key when its value is ARGV[1] (one acquire's exact value) or starts with
-# ARGV[1] .. '#' (any acquire of the owner token ARGV[1]).
+# ARGV[1] .. '#' (any acquire of the owner token ARGV[1]), and its registry entry (KEYS[2]).
 _RELEASE_SCRIPT = """
 local value = redis.call('get', KEYS[1])
 if value and (value == ARGV[1] or string.sub(value, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '#')
 then
+    redis.call('hdel', KEYS[2], KEYS[1])
     return redis.call('del', KEYS[1])
+end
+return 0
+"""
+# SET NX PX and, when that took the lock, its registry entry: one round trip, as before.
+_ACQUIRE_SCRIPT = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    redis.call('hset', KEYS[2], KEYS[1], ARGV[3])
+    return 1
 end
 return 0
 """
@@ -98,6 +108,7 @@ def _sha256(text: str) -> str:
 # with its cache (Django makes one cache object per thread).
 _redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _release_script: Script | None = None
+_acquire_script: Script | None = None
 
 
 def _redis_client(cache: BaseCache) -> Any:
@@ -115,12 +126,20 @@ def _redis_client(cache: BaseCache) -> Any:
     return client
 
 
-def _release(client: Any, key: str, owner: str) -> bool:
+def _release(client: Any, key: str, registry: str, owner: str) -> bool:
     """Run the compare-and-delete script (EVALSHA; redis-py loads it on first use)."""
     global _release_script
     if _release_script is None:
         _release_script = client.register_script(_RELEASE_SCRIPT)
-    return bool(_release_script(keys=[key], args=[owner], client=client))
+    return bool(_release_script(keys=[key, registry], args=[owner], client=client))
+
+
+def _acquire(client: Any, key: str, registry: str, value: str, ttl_ms: int, record: str) -> bool:
+    """Run the take-and-register script (EVALSHA; redis-py loads it on first use)."""
+    global _acquire_script
+    if _acquire_script is None:
+        _acquire_script = client.register_script(_ACQUIRE_SCRIPT)
+    return bool(_acquire_script(keys=[key, registry], args=[value, ttl_ms, record], client=client))
 
 
 def _held_by(value: Any, owner: str) -> bool:
@@ -134,7 +153,7 @@ def _compare_and_delete(cache: BaseCache, key: str, owner: str) -> bool:
     """Delete the lock's key if :func:`_held_by` ``owner``; True when it did."""
     client = _redis_client(cache)
     if client is not None:
-        return _release(client, cache.make_key(key), owner)
+        return _release(client, cache.make_key(key), cache.make_key(REGISTRY_KEY), owner)
     if not _held_by(cache.get(key), owner):
         return False
     cache.delete(key)
@@ -224,10 +243,15 @@ class CacheLockBackend:
             with _backend_errors(alias):
                 client = _redis_client(cache)
                 if client is not None:
-                    full_key = cache.make_key(key)
-                    taken = bool(client.set(full_key, value, nx=True, px=timeout * 1000))
-                    if taken:
-                        _register(client, cache, full_key, lock_name, value, holder)
+                    record = _record(lock_name, value, holder)
+                    taken = _acquire(
+                        client,
+                        cache.make_key(key),
+                        cache.make_key(REGISTRY_KEY),
+                        value,
+                        timeout * 1000,
+                        record,
+                    )
                 else:
                     taken = bool(cache.add(key, value, timeout))
         except LockBackendError:
@@ -243,8 +267,6 @@ class CacheLockBackend:
         _retry_undo(alias, cache, key=key)
         with _backend_errors(alias):
             released = _compare_and_delete(cache, key, owner)
-        if released:
-            _unregister(cache, key)
         _retry_undo(alias, cache)
         return released
 
@@ -260,11 +282,11 @@ class CacheLockBackend:
                 pipeline = client.pipeline(transaction=True)  # MULTI: read and delete as one
                 pipeline.get(full_key)
                 pipeline.delete(full_key)
-                holder, deleted = pipeline.execute()
+                pipeline.hdel(cache.make_key(REGISTRY_KEY), full_key)
+                holder, deleted, _forgotten = pipeline.execute()
             else:
                 holder = cache.get(key)
                 deleted = cache.delete(key)
-        _unregister(cache, key)
         if not deleted:
             return None
         if isinstance(holder, bytes):
@@ -354,26 +376,9 @@ return 0
 """
 
 
-def _register(
-    client: Any, cache: BaseCache, full_key: str, name: str, value: str, holder: str | None
-) -> None:
-    """Enter a taken lock in the registry; a failure is logged (the lock itself stands)."""
-    record = {"name": name, "holder": holder, "owner": value, "since": time.time()}
-    try:
-        client.hset(cache.make_key(REGISTRY_KEY), full_key, json.dumps(record))
-    except Exception:
-        logger.warning("agentcore_task could not register cache lock %r", name, exc_info=True)
-
-
-def _unregister(cache: BaseCache, key: str) -> None:
-    """Remove a released lock from the registry, unless it was taken again meanwhile."""
-    client = _redis_client(cache)
-    if client is None:
-        return
-    try:
-        _forget_if_gone(client, cache.make_key(REGISTRY_KEY), cache.make_key(key))
-    except Exception:
-        logger.debug("agentcore_task could not unregister cache lock %r", key, exc_info=True)
+def _record(name: str, value: str, holder: str | None) -> str:
+    """The registry entry of a lock: its name, holder task, owner value and time taken."""
+    return json.dumps({"name": name, "holder": holder, "owner": value, "since": time.time()})
 
 
 def _forget_if_gone(client: Any, registry: Any, field: Any) -> None:
