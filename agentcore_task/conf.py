@@ -155,6 +155,12 @@ def lock_database_alias() -> str:
     return str(_get("AGENTCORE_TASK_LOCK_DATABASE", "default"))
 
 
+def advisory_lock_names() -> bool:
+    """``AGENTCORE_TASK_ADVISORY_LOCK_NAMES`` (default True): record each advisory lock's name
+    beside its key, so held locks can be listed by name (an upsert in the locking statement)."""
+    return bool(_get("AGENTCORE_TASK_ADVISORY_LOCK_NAMES", True))
+
+
 def lock_fail_open() -> bool:
     """``AGENTCORE_TASK_LOCK_FAIL_OPEN`` (default False): run the body when locking is down.
 

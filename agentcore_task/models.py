@@ -339,6 +339,7 @@ class TaskLockName(models.Model):
 
     Written and deleted by the advisory lock backend in SQL (``sql/locks.sql``); a row whose
     key no session holds any more (its holder died) is ignored by the listing and removed.
+    UNLOGGED (migration 0004): it lives no longer than the locks it names.
     """
 
     name = models.TextField(primary_key=True, help_text="The lock name, as given.")

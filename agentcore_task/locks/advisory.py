@@ -13,10 +13,14 @@ a direct connection or a session-pooling PgBouncer, never a transaction-pooling 
 
 ``pg_locks`` shows a held lock only as its key. So that operators can see lock *names*, the
 session records each name it takes in ``agentcore_task_lock_name`` (name, key, owner, task
-id of the holder, since) and deletes the record when it releases; the listing joins the
-records with ``pg_locks``, so a record whose holder died shows nothing and is removed. That
-bookkeeping costs one more statement per acquire and per release, and its failure (a lock
-database without the table) is logged and never stops a lock.
+id of the holder, since), in the same statement that takes the lock. A release leaves the
+record: the listing joins the records with ``pg_locks``, so a record whose key nobody holds
+(released, or its holder died) shows nothing, and the listing deletes such records once they
+are a few seconds old. So a name locked over and over updates one row in place rather than
+inserting and deleting one per lock (whose dead index entries made each next insert slower).
+The table is UNLOGGED (like the locks themselves it does not survive a crash, and its writes
+cost no WAL flush). A lock database without the table is logged once and locks without the
+records.
 
 PostgreSQL counts repeated takes of a key by one session, so it cannot tell two threads of
 one process apart; the process keeps its own ``{key: owner}`` registry of what its session
@@ -122,6 +126,7 @@ class _Session:
         self.alias = alias
         self.mutex = threading.Lock()
         self.held: dict[int, tuple[str, str]] = {}  # key -> (owner token, lock name)
+        self.records_names = True  # False once the names table turned out to be missing
         self._connection: psycopg.Connection[Any] | None = None
         self._cursor: psycopg.Cursor[Any] | None = None
 
@@ -204,6 +209,29 @@ class _Session:
                 if not self._drop_if_dead() or attempt == 2:
                     raise self._error(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def run_named(self, named: str, plain: str, params: dict[str, Any], *, retry: bool) -> Any:
+        """Run ``named``, the variant of ``plain`` that also keeps the names table.
+
+        A lock database without the table (the migrations were not run there) gets the
+        plain statement instead, from then on, after one WARNING: the names only serve the
+        listing, the lock must work regardless. A missing table fails the statement before
+        it runs, so the plain one never takes or drops a lock twice.
+        """
+        if self.records_names and conf.advisory_lock_names():
+            try:
+                return self.run(named, params, retry=retry)
+            except LockBackendError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.UndefinedTable):
+                    raise
+                self.records_names = False
+                logger.warning(
+                    "agentcore_task cannot record advisory lock names on database %r (%s); "
+                    "its locks work but are not listed by name",
+                    self.alias,
+                    exc,
+                )
+        return self.run(plain, {"key": params["key"]}, retry=retry)
 
     def note(self, name: str, params: dict[str, Any]) -> None:
         """Run a bookkeeping statement (the names table); a failure is logged, not raised.
@@ -311,16 +339,14 @@ class AdvisoryLockBackend:
         with session.mutex:
             if key in session.held and session.holds(key, lock_name):
                 return False
-            taken = bool(session.run("advisory_try_lock", {"key": key}, retry=True))
+            record = {"name": _storable(lock_name), "key": key, "owner": owner, "holder": holder}
+            taken = bool(
+                session.run_named(
+                    "advisory_try_lock_named", "advisory_try_lock", record, retry=True
+                )
+            )
             if taken:
                 session.held[key] = (owner, lock_name)
-                record = {
-                    "name": _storable(lock_name),
-                    "key": key,
-                    "owner": owner,
-                    "holder": holder,
-                }
-                session.note("advisory_record_name", record)
             return taken
 
     def release(self, lock_name: str, owner: str) -> bool:
@@ -400,7 +426,5 @@ class AdvisoryLockBackend:
             if session._connection is None:  # the session was lost: so was the lock
                 return False
             raise
-        held = session.held.pop(key, None)
-        if held is not None:
-            session.note("advisory_forget_name", {"name": _storable(held[1]), "owner": held[0]})
+        session.held.pop(key, None)
         return unlocked

@@ -94,4 +94,11 @@ class Migration(migrations.Migration):
             model_name='taskaction',
             index=models.Index(fields=['-created_at'], name='agentcore_task_action_time'),
         ),
+        # Hand-added: the advisory lock names live no longer than the session locks they
+        # describe, so the table needs no crash safety, and unlogged its writes (one per
+        # acquire and release) cost no WAL flush.
+        migrations.RunSQL(
+            "ALTER TABLE agentcore_task_lock_name SET UNLOGGED",
+            reverse_sql="ALTER TABLE agentcore_task_lock_name SET LOGGED",
+        ),
     ]

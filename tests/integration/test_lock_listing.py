@@ -36,7 +36,7 @@ def recorded_names() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def test_an_advisory_lock_is_listed_by_name_and_forgotten_on_release():
+def test_an_advisory_lock_is_listed_by_name_and_not_after_its_release():
     name = unique_name("listed")
     assert acquire_task_lock(name, backend="advisory")
 
@@ -45,8 +45,15 @@ def test_an_advisory_lock_is_listed_by_name_and_forgotten_on_release():
     assert lock["since"] is not None and lock["holder"] is None
 
     assert release_task_lock(name, backend="advisory")
-    assert named(list_locks("advisory"), name) == []
-    assert name not in recorded_names()
+    assert named(list_locks("advisory"), name) == []  # the record stays, but nobody holds it
+    with connection.cursor() as cursor:  # once it is older than the grace period…
+        cursor.execute(
+            "UPDATE agentcore_task_lock_name SET since = now() - interval '1 minute'"
+            " WHERE name = %s",
+            [name],
+        )
+    list_locks("advisory")
+    assert name not in recorded_names()  # …the listing deletes it
 
 
 def test_an_advisory_lock_of_a_session_that_died_is_not_listed():
@@ -131,3 +138,38 @@ def test_the_timeout_job_frees_locks_whose_holder_finished(make_execution):
     assert audit.source == "system" and finished.task_id in audit.reason
     assert release_locks_of_finished_holders() == 0
     release_task_lock(alive, force=True)
+
+
+def test_without_the_names_table_advisory_locks_still_work(caplog):
+    from agentcore_task.locks.advisory import close_sessions
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE agentcore_task_lock_name RENAME TO agentcore_task_lock_gone")
+    try:
+        close_sessions()
+        name = unique_name("no-table")
+        assert acquire_task_lock(name, backend="advisory")
+        assert is_task_locked(name, backend="advisory")
+        assert release_task_lock(name, backend="advisory")
+        assert not is_task_locked(name, backend="advisory")
+        assert "cannot record advisory lock names" in caplog.text
+        assert "advisory" in list_locks()["unavailable"]
+    finally:
+        close_sessions()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE agentcore_task_lock_gone RENAME TO agentcore_task_lock_name"
+            )
+
+
+def test_names_can_be_left_unrecorded(settings):
+    settings.AGENTCORE_TASK_ADVISORY_LOCK_NAMES = False
+    name = unique_name("unrecorded")
+
+    assert acquire_task_lock(name, backend="advisory")
+    try:
+        assert is_task_locked(name, backend="advisory")
+        assert name not in recorded_names()
+        assert named(list_locks("advisory"), name) == []
+    finally:
+        assert release_task_lock(name, backend="advisory")

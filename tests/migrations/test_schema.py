@@ -71,7 +71,8 @@ SQL_CALLS = (
         r'(?:fetch_execution|fetch_rows_of_queryset|fetch_rows|fetch_row|query)\(\s*"([a-z_]+)"'
     ),
     re.compile(r'_write\([^\n]*?,\s*"([a-z_]+)",\s*params'),
-    re.compile(r'\.run\(\s*"([a-z_]+)"'),
+    re.compile(r'\.(?:run|rows|note|run_named)\(\s*"([a-z_]+)"'),
+    re.compile(r'\.run_named\(\s*"[a-z_]+",\s*"([a-z_]+)"'),
 )
 
 
