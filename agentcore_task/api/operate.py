@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,9 +34,11 @@ __all__ = ["OperateActions"]
 SIGNALS = ["SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "SIGUSR1"]
 SCOPE_NAMES = ("my_tasks",)
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 415)}
-# JSON bodies only: a form cannot say false or carry a filter object, and a multipart body
-# of 10,000 fields would be refused by Django with an HTML page; anything else is a 415.
+# bulk/ takes JSON only: a form cannot carry a filter object, and a multipart body of 10,000
+# ids would be refused by Django with an HTML page; anything else is a 415. revoke/ and
+# retry/ also take a urlencoded form (a few scalar fields), which the dashboard's buttons post.
 JSON_ONLY = [BoundedJSONParser]
+JSON_OR_FORM = [BoundedJSONParser, FormParser]
 
 
 class Conflict(APIException):
@@ -140,7 +143,7 @@ class OperateActions:
         request=RevokeRequestSerializer,
         responses={200: TaskExecutionDetailSerializer, **ERRORS, 409: ConflictSerializer},
     )
-    @action(detail=True, methods=["post"], parser_classes=JSON_ONLY)
+    @action(detail=True, methods=["post"], parser_classes=JSON_OR_FORM)
     def revoke(self, request: Request, pk: str) -> Response:
         """Revoke the execution: the row REVOKED first (it sticks), then Celery's revoke.
 
@@ -168,7 +171,7 @@ class OperateActions:
         request=RetryRequestSerializer,
         responses={201: TaskExecutionDetailSerializer, **ERRORS, 409: ConflictSerializer},
     )
-    @action(detail=True, methods=["post"], parser_classes=JSON_ONLY)
+    @action(detail=True, methods=["post"], parser_classes=JSON_OR_FORM)
     def retry(self, request: Request, pk: str) -> Response:
         """Run a finished execution again as a new row (201) whose retry_of is this one.
 

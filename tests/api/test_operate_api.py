@@ -379,3 +379,21 @@ def test_a_runtime_config_change_leaves_an_audit_row(as_staff, staff):
         staff,
         {"config": {"retention_days": 7}},
     )
+
+
+def test_revoke_and_retry_also_take_a_form_body(as_alice, pending, failed):
+    form = {"content_type": "application/x-www-form-urlencoded"}  # what an HTML form posts
+    body = "reason=from+a+button"
+    revoked = as_alice.post(BASE + f"{pending.pk}/revoke/", body, **form)
+    retried = as_alice.post(BASE + f"{failed.pk}/retry/", body, **form)
+
+    assert (revoked.status_code, retried.status_code) == (200, 201)
+    assert TaskAction.objects.filter(reason="from a button").count() == 2
+
+
+def test_bulk_takes_json_only(as_alice, pending):
+    body = f"action=revoke&ids={pending.pk}"
+    response = as_alice.post(BASE + "bulk/", body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert status_of(pending) == TaskStatus.PENDING
