@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         cleanup_old_executions,
         mark_timed_out_executions,
     )
+    from agentcore_task.services.operate import retry_execution, revoke_execution
     from agentcore_task.services.queries import list_task_executions
     from agentcore_task.services.registration import register_task_execution
     from agentcore_task.services.stats import get_task_stats
@@ -54,6 +55,8 @@ __all__ = [  # the names of PUBLIC_NAMES, spelled out so type checkers can follo
     "prevent_duplicate_task",
     "register_task_execution",
     "release_task_lock",
+    "retry_execution",
+    "revoke_execution",
 ]
 assert sorted(__all__) == sorted(PUBLIC_NAMES), "agentcore_task.__all__ must equal PUBLIC_NAMES"
 

@@ -26,17 +26,21 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from agentcore_task.models import UNFINISHED_STATUSES, TaskExecution
+from agentcore_task.models import UNFINISHED_STATUSES, TaskAction, TaskExecution
+from agentcore_task.querysets import OPERATE_PERMISSION
+from agentcore_task.services.audit import record_action
+from agentcore_task.services.operate import bulk_operate
 from agentcore_task.services.tracker import TaskTracker
 from agentcore_task.services.writes import PROGRESS_MESSAGE, PROGRESS_PERCENT, PROGRESS_STEP
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[TaskExecution]
+    _ActionAdmin = admin.ModelAdmin[TaskAction]
 else:  # ModelAdmin is generic only in django-stubs; subscripting it at runtime fails.
-    _ModelAdmin = admin.ModelAdmin
+    _ModelAdmin = _ActionAdmin = admin.ModelAdmin
 
-__all__ = ["TaskExecutionAdmin"]
+__all__ = ["TaskActionAdmin", "TaskExecutionAdmin"]
 
 # Columns the change list never shows. ``metadata`` is among them: a chatty task keeps up to
 # AGENTCORE_TASK_METADATA_LIST_MAX_ITEMS log records there, and the progress column needs
@@ -117,6 +121,10 @@ class TaskExecutionAdmin(_ModelAdmin):
     - "Mark stuck executions as FAILURE" asserts something about the task, so it needs the
       model's *change* permission (``agentcore_task.change_taskexecution``), which still
       exists and can be granted even though the admin offers no change form.
+    - "Revoke selected executions" and "Retry selected executions" need
+      ``agentcore_task.operate_taskexecution``, the permission the REST API asks for. Each
+      runs the bulk verb of ``services.operate`` once and leaves one audit row; so do the
+      two repair actions above.
     - Delete keeps Django's default: the ``delete_taskexecution`` permission. Nobody but
       superusers holds it until a host grants it, and a host may want an operator to prune
       rows without making them a superuser; hard-coding ``is_superuser`` would override the
@@ -152,7 +160,7 @@ class TaskExecutionAdmin(_ModelAdmin):
     # The default also counts the unfiltered table on every page view: a second COUNT(*).
     show_full_result_count = False
     empty_value_display = "—"
-    actions = ["sync_from_celery", "mark_stuck_failed"]
+    actions = ["sync_from_celery", "mark_stuck_failed", "revoke_selected", "retry_selected"]
 
     fieldsets = [
         (None, {"fields": ["task_id", "task_name", "module", "status", "created_by"]}),
@@ -169,6 +177,7 @@ class TaskExecutionAdmin(_ModelAdmin):
             },
         ),
         ("Progress", {"fields": ["progress"]}),
+        ("Where", {"fields": ["queue", "worker", "retry_of", "status_history_json"]}),
         ("Arguments and result", {"fields": ["task_args_json", "task_kwargs_json", "result_json"]}),
         ("Error", {"fields": ["error", "traceback_text"]}),
         ("Metadata", {"fields": ["metadata_json"]}),
@@ -191,6 +200,10 @@ class TaskExecutionAdmin(_ModelAdmin):
         "error",
         "traceback_text",
         "metadata_json",
+        "queue",
+        "worker",
+        "retry_of",
+        "status_history_json",
     ]
 
     # --- permissions -------------------------------------------------------------------------
@@ -207,6 +220,11 @@ class TaskExecutionAdmin(_ModelAdmin):
         """Allow marking executions FAILURE to holders of the model's change permission."""
         codename = get_permission_codename("change", self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Allow revoke and retry to staff holding ``agentcore_task.operate_taskexecution``
+        (the admin needs staff anyway; a superuser holds every permission)."""
+        return request.user.has_perm(OPERATE_PERMISSION)
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -262,6 +280,11 @@ class TaskExecutionAdmin(_ModelAdmin):
         """Show the metadata as indented JSON."""
         return pretty_json(obj.metadata)
 
+    @admin.display(description="status history")
+    def status_history_json(self, obj: TaskExecution) -> SafeString:
+        """Show the status transitions, oldest first, as indented JSON."""
+        return pretty_json(obj.status_history)
+
     @admin.display(description="traceback")
     def traceback_text(self, obj: TaskExecution) -> SafeString | None:
         """Show the traceback preformatted, so its indentation survives."""
@@ -278,6 +301,13 @@ class TaskExecutionAdmin(_ModelAdmin):
         """
         task_ids = list(queryset.values_list("task_id", flat=True))
         reread = sum(TaskTracker.get_task(task_id, sync=True) is not None for task_id in task_ids)
+        record_action(
+            "sync",
+            actor=request.user,
+            source="admin",
+            target={"executions": list(queryset.values_list("pk", flat=True))},
+            counts={"synced": reread, "missed": len(task_ids) - reread},
+        )
         self.message_user(request, f"Re-read {_plural(reread, 'execution')} from Celery.")
         if missed := len(task_ids) - reread:
             self.message_user(
@@ -306,6 +336,13 @@ class TaskExecutionAdmin(_ModelAdmin):
                 marked += 1
                 self.log_change(request, row, "Marked FAILURE (stuck execution).")
         skipped = len(rows) - len(stuck)
+        record_action(
+            "mark_failed",
+            actor=request.user,
+            source="admin",
+            target={"executions": list(queryset.values_list("pk", flat=True))},
+            counts={"marked": marked, "left_alone": skipped},
+        )
         self.message_user(
             request,
             f"Marked {_plural(marked, 'execution')} FAILURE; "
@@ -318,6 +355,78 @@ class TaskExecutionAdmin(_ModelAdmin):
                 messages.WARNING,
             )
 
+    @admin.action(description="Revoke selected executions", permissions=["operate"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[TaskExecution]) -> None:
+        """Revoke the unfinished selected executions (the row first, then Celery): one
+        bulk action, one audit row."""
+        ids = list(queryset.values_list("pk", flat=True))
+        result = bulk_operate(
+            "revoke",
+            TaskExecution.objects.all(),
+            ids=ids,
+            actor=request.user,
+            source="admin",
+            target={"executions": ids},
+        )
+        self._report(request, result["counts"], result["truncated"])
+
+    @admin.action(description="Retry selected executions (as new rows)", permissions=["operate"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[TaskExecution]) -> None:
+        """Run the finished selected executions again as new rows linked by retry_of."""
+        ids = list(queryset.values_list("pk", flat=True))
+        result = bulk_operate(
+            "retry",
+            TaskExecution.objects.all(),
+            ids=ids,
+            actor=request.user,
+            source="admin",
+            target={"executions": ids},
+        )
+        self._report(request, result["counts"], result["truncated"])
+
+    def _report(self, request: HttpRequest, counts: dict[str, int], truncated: bool) -> None:
+        summary = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in counts.items())
+        self.message_user(request, summary or "Nothing to do.")
+        if truncated:
+            self.message_user(
+                request,
+                "More were selected than AGENTCORE_TASK_BULK_LIMIT allows.",
+                messages.WARNING,
+            )
+
+
+class TaskActionAdmin(_ActionAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes its rows here."""
+
+    list_display = ["created_at", "action", "actor_name", "source", "reason"]
+    list_filter = ["action", "source", "created_at"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    readonly_fields = [
+        "created_at",
+        "actor",
+        "actor_name",
+        "action",
+        "source",
+        "target",
+        "counts",
+        "reason",
+    ]
+    raw_id_fields = ["actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse adding: audit rows are written by the actions themselves."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskAction | None = None) -> bool:
+        """Refuse editing: an audit trail is not rewritten."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TaskAction | None = None) -> bool:
+        """Refuse deleting from the admin (a DBA may prune the table by age)."""
+        return False
+
 
 if apps.is_installed("django.contrib.admin"):
     admin.site.register(TaskExecution, TaskExecutionAdmin)
+    admin.site.register(TaskAction, TaskActionAdmin)

@@ -22,10 +22,12 @@ class AgentcoreTaskConfig(AppConfig):
         from agentcore_task.beat import merge_beat_schedule
         from agentcore_task.beat_scheduler import on_beat_init, on_runtime_config_changed
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
+        from agentcore_task.revoke_guard import connect_revoke_guard
         from agentcore_task.signals import runtime_config_changed
         from agentcore_task.transactions import close_own_connections
 
         connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
+        connect_revoke_guard()  # a worker discards a message whose row is already REVOKED
         for signal in (request_started, request_finished):
             signal.connect(close_own_connections, dispatch_uid="agentcore_task.own_connections")
         merge_beat_schedule()  # the periodic jobs' entries into settings.CELERY_BEAT_SCHEDULE

@@ -116,7 +116,11 @@ def on_before_publish(sender: str | None = None, headers: Any = None, **_: Any) 
 
 @_never_raises
 def on_after_publish(
-    sender: str | None = None, headers: Any = None, body: Any = None, **_: Any
+    sender: str | None = None,
+    headers: Any = None,
+    body: Any = None,
+    routing_key: Any = None,
+    **_: Any,
 ) -> None:
     """Register the published task as PENDING with its arguments and user."""
     if not isinstance(headers, dict) or not is_tracked(sender) or headers.get("retries"):
@@ -130,6 +134,7 @@ def on_after_publish(
         task_args=list(args or ()),
         task_kwargs=dict(kwargs or {}),
         created_by=headers.get(USER_HEADER),
+        queue=routing_key if isinstance(routing_key, str) and routing_key else None,
     )
 
 

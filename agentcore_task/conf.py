@@ -155,6 +155,12 @@ def lock_database_alias() -> str:
     return str(_get("AGENTCORE_TASK_LOCK_DATABASE", "default"))
 
 
+def advisory_lock_names() -> bool:
+    """``AGENTCORE_TASK_ADVISORY_LOCK_NAMES`` (default True): record each advisory lock's name
+    beside its key, so held locks can be listed by name (an upsert in the locking statement)."""
+    return bool(_get("AGENTCORE_TASK_ADVISORY_LOCK_NAMES", True))
+
+
 def lock_fail_open() -> bool:
     """``AGENTCORE_TASK_LOCK_FAIL_OPEN`` (default False): run the body when locking is down.
 
@@ -330,3 +336,17 @@ def auto_track() -> bool | tuple[str, ...]:
     if not all(isinstance(pattern, str) and pattern for pattern in patterns):
         raise TypeError("AGENTCORE_TASK_AUTO_TRACK patterns must be non-empty strings")
     return patterns
+
+
+# --- Operating executions -------------------------------------------------------------------
+
+
+def bulk_limit() -> int:
+    """``AGENTCORE_TASK_BULK_LIMIT`` (default 1000): the most rows one bulk action acts on."""
+    return _positive_int("AGENTCORE_TASK_BULK_LIMIT", 1000)
+
+
+def revoke_check() -> bool:
+    """``AGENTCORE_TASK_REVOKE_CHECK`` (default True): a worker asks the row, for each message
+    it receives, whether the execution was revoked, and discards it if so."""
+    return bool(_get("AGENTCORE_TASK_REVOKE_CHECK", True))

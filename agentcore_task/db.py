@@ -88,7 +88,7 @@ def _column_names(cursor: Any) -> list[str]:
 # Returned by updates: everything but the payload columns, which can be large (a metadata
 # document with a log list, a result) and which callers of a progress update rarely read.
 PAYLOAD_COLUMNS = frozenset(
-    {"task_args", "task_kwargs", "result", "error", "traceback", "metadata"}
+    {"task_args", "task_kwargs", "result", "error", "traceback", "metadata", "status_history"}
 )
 
 

@@ -9,8 +9,12 @@ module loads neither Django's models nor Celery.
 from __future__ import annotations
 
 __all__ = [
+    "ExecutionFinished",
+    "ExecutionNotFinished",
+    "ExecutionStateError",
     "FilterError",
     "LockBackendError",
+    "RedactedArguments",
     "RuntimeConfigError",
     "StatsArgumentError",
     "exception_text",
@@ -46,6 +50,26 @@ class RuntimeConfigError(ValueError):
         self.errors = errors
         problems = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
         super().__init__(f"invalid runtime configuration: {problems}")
+
+
+class ExecutionStateError(Exception):
+    """The execution's state does not allow the action (the API answers 409 with the text)."""
+
+
+class ExecutionFinished(ExecutionStateError):
+    """Revoking an execution that already finished: there is nothing left to stop."""
+
+
+class ExecutionNotFinished(ExecutionStateError):
+    """Retrying an execution that has not finished: it may still run, or be running."""
+
+
+class RedactedArguments(ExecutionStateError):
+    """Retrying an execution whose stored arguments were redacted; ``keys`` names them."""
+
+    def __init__(self, message: str, keys: list[str]) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 class LockBackendError(Exception):

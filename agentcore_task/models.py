@@ -24,7 +24,13 @@ from agentcore_task.triggers import status_rules
 # load the model and our system check can explain the fix instead of a bare TypeError.
 _TRIGGERS_SUPPORTED = "triggers" in options.DEFAULT_NAMES
 
-__all__ = ["UNFINISHED_STATUSES", "TaskExecution", "TaskRuntimeConfig"]
+__all__ = [
+    "UNFINISHED_STATUSES",
+    "TaskAction",
+    "TaskExecution",
+    "TaskLockName",
+    "TaskRuntimeConfig",
+]
 
 
 def _jsonb_gin(field: str, name: str) -> GinIndex:
@@ -102,6 +108,34 @@ class TaskExecution(models.Model):
         help_text="Free-form context; progress lives in progress_percent/_message/_step.",
     )
 
+    worker = models.CharField(  # noqa: DJ001  (NULL: no worker has started it)
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Hostname (node name) of the Celery worker that last started it.",
+    )
+    queue = models.CharField(  # noqa: DJ001  (NULL: not known, e.g. registered by hand)
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Queue (routing key) the message was sent to.",
+    )
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        db_index=False,  # agentcore_task_retry_of, partial: only rows that are retries
+        help_text="The execution this one retries (an operator's retry makes a new row).",
+    )
+    status_history = models.JSONField(
+        default=list,
+        db_default=models.Value([], models.JSONField()),
+        help_text="Status transitions written by the status trigger, newest last, at most 20: "
+        '{"status", "at", "worker"}.',
+    )
+
     objects = TaskExecutionQuerySet.as_manager()
 
     class Meta:
@@ -115,6 +149,7 @@ class TaskExecution(models.Model):
         verbose_name_plural = "task executions"
         permissions = [
             ("view_all_taskexecution", "Can view every user's and system task executions"),
+            ("operate_taskexecution", "Can revoke and retry task executions and free locks"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["task_id"], name="agentcore_task_task_id_key"),
@@ -139,6 +174,13 @@ class TaskExecution(models.Model):
                 name="agentcore_task_unfinished",
                 condition=models.Q(status__in=UNFINISHED_STATUSES),
             ),
+            # The retries of a row (detail, retry chains). Partial: rows that are not retries,
+            # nearly all of them, add no entry, so progress updates do not maintain it.
+            models.Index(
+                fields=["retry_of"],
+                name="agentcore_task_retry_of",
+                condition=models.Q(retry_of__isnull=False),
+            ),
             _jsonb_gin("metadata", "agentcore_task_meta_gin"),
             _jsonb_gin("task_kwargs", "agentcore_task_kwargs_gin"),
             _jsonb_gin("task_args", "agentcore_task_args_gin"),
@@ -157,6 +199,16 @@ class TaskExecution(models.Model):
             return None
         end = self.finished_at or dt.datetime.now(tz=dt.UTC)
         return (end - self.started_at).total_seconds()
+
+    @property
+    def queue_wait(self) -> float | None:
+        """Seconds from registration to start (or to now while still PENDING); None once
+        finished without ever starting (revoked or failed before a worker took it)."""
+        if self.started_at is not None:
+            return (self.started_at - self.created_at).total_seconds()
+        if self.finished_at is not None or self.created_at is None:
+            return None
+        return (dt.datetime.now(tz=dt.UTC) - self.created_at).total_seconds()
 
     @property
     def is_completed(self) -> bool:
@@ -265,3 +317,78 @@ class TaskRuntimeConfig(models.Model):
 
     def __str__(self) -> str:
         return "agentcore_task runtime configuration"
+
+
+class TaskAction(models.Model):
+    """One operator action (revoke, retry, bulk, lock release, configuration change): the
+    audit trail. Written by ``agentcore_task.services.audit.record_action``, never changed."""
+
+    created_at = models.DateTimeField(db_default=Now(), help_text="When the action was taken.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who acted; empty for the command line and the periodic jobs.",
+    )
+    actor_name = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The actor's username at the time (kept when the user is deleted), or the "
+        "source for actions without a user (command, system).",
+    )
+    action = models.CharField(
+        max_length=40, help_text="revoke, retry, bulk_revoke, bulk_retry, lock_release, config…"
+    )
+    source = models.CharField(max_length=20, help_text="Where it came from: api, admin, command…")
+    target = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+        help_text='What it acted on: {"executions": [ids]}, {"filter": {…}}, {"lock": name}…',
+    )
+    counts = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+        help_text='How many rows each outcome had, e.g. {"revoked": 3, "already_finished": 1}.',
+    )
+    reason = models.TextField(blank=True, default="", db_default="", help_text="Why, as given.")
+
+    class Meta:
+        db_table = "agentcore_task_action"
+        verbose_name = "operator action"
+        verbose_name_plural = "operator actions"
+        indexes = [models.Index(fields=["-created_at"], name="agentcore_task_action_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_name or '?'} at {self.created_at}"
+
+
+class TaskLockName(models.Model):
+    """The name behind each advisory lock held now (``pg_locks`` shows only its hashed key).
+
+    Written and deleted by the advisory lock backend in SQL (``sql/locks.sql``); a row whose
+    key no session holds any more (its holder died) is ignored by the listing and removed.
+    UNLOGGED (migration 0004): it lives no longer than the locks it names.
+    """
+
+    name = models.TextField(primary_key=True, help_text="The lock name, as given.")
+    key = models.BigIntegerField(help_text="The advisory lock key (advisory_lock_key(name)).")
+    owner = models.TextField(help_text="Owner token: host, pid and thread of the holder.")
+    holder = models.CharField(  # noqa: DJ001  (NULL: not taken by a Celery task)
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Celery task id of the task that took it, when a task did.",
+    )
+    since = models.DateTimeField(db_default=Now(), help_text="When it was taken.")
+
+    class Meta:
+        db_table = "agentcore_task_lock_name"
+        verbose_name = "advisory lock name"
+        verbose_name_plural = "advisory lock names"
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,6 +13,8 @@ import importlib
 PUBLIC_NAMES: dict[str, str] = {
     "register_task_execution": "agentcore_task.services.registration",
     "dispatch": "agentcore_task.services.dispatch",
+    "revoke_execution": "agentcore_task.services.operate",
+    "retry_execution": "agentcore_task.services.operate",
     "TaskTracker": "agentcore_task.services.tracker",
     "TaskStatus": "agentcore_task.status",
     "TaskLogCollector": "agentcore_task.services.logs",

@@ -13,8 +13,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, TypeVar
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import JSONField, Q
+from django.db.models import JSONField, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -24,7 +25,10 @@ from agentcore_task.status import TaskStatus
 VIEW_ALL_PERMISSION = "agentcore_task.view_all_taskexecution"
 """Lets a user see every user's executions and the rows without a creator."""
 
-PAYLOAD_COLUMNS = ("task_args", "task_kwargs", "result", "error", "traceback")
+OPERATE_PERMISSION = "agentcore_task.operate_taskexecution"
+"""Lets a user act on the executions they can see: revoke, retry, bulk, free locks."""
+
+PAYLOAD_COLUMNS = ("task_args", "task_kwargs", "result", "error", "traceback", "status_history")
 UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.STARTED, TaskStatus.RETRY)
 
 ORDERING_FIELDS = ("created_at", "started_at", "finished_at", "status")
@@ -93,6 +97,13 @@ def sees_everything(user: Any) -> bool:
     return bool(getattr(user, "is_staff", False) or user.has_perm(VIEW_ALL_PERMISSION))
 
 
+def can_operate(user: Any) -> bool:
+    """Return True for active staff and holders of ``agentcore_task.operate_taskexecution``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(getattr(user, "is_staff", False) or user.has_perm(OPERATE_PERMISSION))
+
+
 class TaskExecutionQuerySet(models.QuerySet[Any]):
     """``TaskExecution.objects``: the execution rows, with the library's selections."""
 
@@ -154,6 +165,12 @@ class TaskExecutionQuerySet(models.QuerySet[Any]):
             return rows
         subset = RawSQL(query("metadata_subset"), (list(metadata_keys),), output_field=JSONField())
         return rows.defer("metadata").annotate(metadata_subset=subset)
+
+    def with_retry_ids(self: Q_T) -> Q_T:
+        """Annotate ``retry_ids``: the ids of the rows retrying each row, in the same query
+        (an array subquery on the partial index ``agentcore_task_retry_of``)."""
+        retries = self.model._base_manager.filter(retry_of=OuterRef("pk")).order_by("pk")
+        return self.annotate(retry_ids=ArraySubquery(retries.values("pk")))
 
     def unfinished(self: Q_T) -> Q_T:
         """PENDING, STARTED and RETRY rows (the partial index ``agentcore_task_unfinished``)."""

@@ -30,6 +30,10 @@ Rules:
 * A row that becomes SUCCESS keeps no ``error`` or ``traceback`` from before, unless the same
   write supplies new ones. ``timed_out`` is true only on a FAILURE.
 * ``updated_at`` is the statement's time on every insert and update: the row's heartbeat.
+* Each status the row takes (its first on insert, then every change the rules let through)
+  is appended to ``status_history`` as ``{"status", "at", "worker"}`` (``worker`` when the
+  row knows it), keeping the newest 20. A metadata merge leaves through the early return
+  before this step, so progress updates pay nothing for it.
 
 A DBA repairing or importing rows by hand can lift every rule for one transaction with
 ``SET LOCAL agentcore_task.override_rules = 'on'``: the row is then stored as written, its
@@ -105,14 +109,38 @@ STATUS_RULES_FUNCTION = """
         NEW.finished_at := NULL;
     END IF;
 
+{history}
     NEW.updated_at := statement_timestamp();
     RETURN NEW;
+"""
+
+STATUS_HISTORY_LIMIT = 20
+"""Entries ``status_history`` keeps; the oldest are dropped first."""
+
+# Only reached by writes that are not a plain metadata merge (those returned above), and it
+# does work only when the status really changed: an INSERT, or an UPDATE whose status
+# survived the rules above. A refused transition (a late STARTED on a finished row) is not
+# history. ``worker`` is the row's worker column as this write leaves it (the start write
+# of auto-tracking sets it), so an entry names the worker when the row knows one.
+STATUS_HISTORY_STEP = f"""
+    IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+        history := NEW.status_history;
+        IF history IS NULL OR jsonb_typeof(history) <> 'array' THEN
+            history := '[]'::jsonb;
+        END IF;
+        WHILE jsonb_array_length(history) >= {STATUS_HISTORY_LIMIT} LOOP
+            history := history - 0;
+        END LOOP;
+        NEW.status_history := history || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+            'status', NEW.status, 'at', statement_timestamp(), 'worker', NEW.worker
+        )));
+    END IF;
 """
 
 status_rules = pgtrigger.Trigger(
     name="agentcore_task_status_rules",
     when=pgtrigger.Before,
     operation=pgtrigger.Insert | pgtrigger.Update,
-    func=STATUS_RULES_FUNCTION,
-    declare=[("requested", "varchar(20)"), ("replaced_timeout", "boolean")],
+    func=STATUS_RULES_FUNCTION.replace("{history}", STATUS_HISTORY_STEP),
+    declare=[("requested", "varchar(20)"), ("replaced_timeout", "boolean"), ("history", "jsonb")],
 )

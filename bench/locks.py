@@ -1,8 +1,9 @@
 """Lock round trips per second: each backend against the raw commands it wraps, same run.
 
 Library: ``acquire_task_lock`` + ``release_task_lock`` with ``backend="cache"`` (Django's
-RedisCache) and ``backend="advisory"`` (PostgreSQL). Raw baselines: redis-py
-``SET key token NX PX ttl`` + the Lua compare-and-delete (EVALSHA), and psycopg
+RedisCache) and ``backend="advisory"`` (PostgreSQL). Raw baselines: redis-py running the
+backend's own two Lua scripts (``SET NX PX`` with the registry entry, the compare-and-delete),
+and psycopg
 ``SELECT pg_try_advisory_lock(k)`` + ``SELECT pg_advisory_unlock(k)`` on an autocommit
 connection. For reference, Django's ``cache.add`` + ``cache.delete`` (no owner check).
 
@@ -74,14 +75,16 @@ def _steps(kind: str, name: str, url: str) -> tuple[Step, Step]:
     if kind == "raw-redis":
         import redis
 
-        from agentcore_task.locks.cache import _RELEASE_SCRIPT
+        from agentcore_task.locks.cache import _ACQUIRE_SCRIPT, _RELEASE_SCRIPT
 
         client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        take = client.register_script(_ACQUIRE_SCRIPT)
         script = client.register_script(_RELEASE_SCRIPT)
         key, token = f"bench:{name}", f"owner-{uuid.uuid4()}"
+        keys = [key, "bench:lock-registry"]
         return (
-            lambda: bool(client.set(key, token, nx=True, px=TTL * 1000)),
-            lambda: bool(script(keys=[key], args=[token])),
+            lambda: bool(take(keys=keys, args=[token, TTL * 1000, "{}"])),
+            lambda: bool(script(keys=keys, args=[token])),
         )
     if kind == "raw-advisory":
         import psycopg

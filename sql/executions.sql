@@ -6,21 +6,25 @@
 -- name: register_execution
 -- Insert the row for a Celery task id, or return the existing one. A repeated registration
 -- changes nothing it already knows, its status least of all: it only fills a missing creator,
--- arguments the row has none of (a row a worker created before the registration arrived)
--- and metadata keys the row does not have yet (the row's own values win). A creator id with
+-- arguments the row has none of (a row a worker created before the registration arrived),
+-- a missing queue or retry_of link, and metadata keys the row does not have yet (the row's
+-- own values win). A creator id with
 -- no user behind it (deleted meanwhile) is stored as NULL rather than failing the row.
 INSERT INTO agentcore_task_execution AS e (
     task_id, task_name, module, status, task_args, task_kwargs, metadata, created_by_id,
-    created_at, updated_at
+    queue, retry_of_id, created_at, updated_at
 )
 VALUES (
     %(task_id)s, %(task_name)s, %(module)s, %(status)s, %(task_args)s::jsonb,
     %(task_kwargs)s::jsonb, %(metadata)s::jsonb,
     (SELECT u.id FROM {user_table} AS u WHERE u.id = %(created_by_id)s),
+    %(queue)s, (SELECT r.id FROM agentcore_task_execution AS r WHERE r.id = %(retry_of_id)s),
     statement_timestamp(), statement_timestamp()
 )
 ON CONFLICT (task_id) DO UPDATE
 SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
+    queue = COALESCE(e.queue, EXCLUDED.queue),
+    retry_of_id = COALESCE(e.retry_of_id, EXCLUDED.retry_of_id),
     task_args = CASE WHEN e.task_args = '[]'::jsonb THEN EXCLUDED.task_args ELSE e.task_args END,
     task_kwargs = CASE
         WHEN e.task_kwargs = '{}'::jsonb THEN EXCLUDED.task_kwargs ELSE e.task_kwargs
@@ -86,4 +90,37 @@ SELECT EXISTS (
     WHERE e.task_id = %(task_id)s
       AND current.xid IS NOT NULL
       AND current.xid IN (e.xmin::text, e.xmax::text)
+)
+
+-- name: revoke_execution
+-- An operator's revoke, written before Celery is told: the row becomes REVOKED in this one
+-- statement, only while it is unfinished (a row that finished meanwhile is left alone and
+-- the caller says so). Who did it and why go into error and metadata.
+UPDATE agentcore_task_execution
+SET status = 'REVOKED',
+    error = %(error)s,
+    metadata = metadata || %(metadata)s::jsonb
+WHERE id = %(id)s
+  AND status IN ('PENDING', 'STARTED', 'RETRY')
+
+-- name: revoke_executions
+-- The bulk form of revoke_execution: every listed row still unfinished becomes REVOKED in
+-- one UPDATE. Returns the id and task id of each row revoked.
+WITH revoked AS (
+    UPDATE agentcore_task_execution
+    SET status = 'REVOKED',
+        error = %(error)s,
+        metadata = metadata || %(metadata)s::jsonb
+    WHERE id = ANY(%(ids)s::bigint[])
+      AND status IN ('PENDING', 'STARTED', 'RETRY')
+    RETURNING id, task_id
+)
+SELECT id, task_id FROM revoked ORDER BY id
+
+-- name: execution_is_revoked
+-- Whether the row of %(task_id)s is REVOKED: the check a worker makes when a message
+-- arrives, so that a revoke outlives every worker's memory. One probe of the unique index.
+SELECT EXISTS (
+    SELECT 1 FROM agentcore_task_execution
+    WHERE task_id = %(task_id)s AND status = 'REVOKED'
 )

@@ -93,31 +93,35 @@ series AS (
     GROUP BY bucket
 ),
 durations AS (
+    -- Run times of finished runs, and queue waits (started_at - created_at) of every run that
+    -- started; percentile_cont and count skip the NULL run time of a run still going.
     SELECT 'duration' AS kind,
            task_name AS key,
-           count(*) AS finished,
+           count(seconds) AS finished,
            avg(seconds) AS avg_seconds,
            percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY seconds) AS percentiles,
-           max(seconds) AS max_seconds
+           max(seconds) AS max_seconds,
+           percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY wait) AS waits
     FROM (
-        SELECT task_name, extract(epoch FROM finished_at - started_at)::float8 AS seconds
+        SELECT task_name,
+               CASE WHEN status IN ('SUCCESS', 'FAILURE', 'REVOKED') AND finished_at IS NOT NULL
+                    THEN extract(epoch FROM finished_at - started_at)::float8 END AS seconds,
+               extract(epoch FROM started_at - created_at)::float8 AS wait
         FROM rows
         WHERE %(with_durations)s
-          AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
           AND started_at IS NOT NULL
-          AND finished_at IS NOT NULL
-    ) AS finished_rows
+    ) AS started_rows
     GROUP BY task_name
 )
 SELECT kind, key, bucket, total, pending, started, success, failure, retry, revoked,
        NULL::float8 AS avg_seconds, NULL::float8 AS p50_seconds, NULL::float8 AS p95_seconds,
-       NULL::float8 AS max_seconds
+       NULL::float8 AS max_seconds, NULL::float8 AS wait_p50, NULL::float8 AS wait_p95
 FROM counts
 UNION ALL
 SELECT kind, key, bucket, total, pending, started, success, failure, retry, revoked,
-       NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL
 FROM series
 UNION ALL
 SELECT kind, key, NULL, finished, NULL, NULL, NULL, NULL, NULL, NULL,
-       avg_seconds, percentiles[1], percentiles[2], max_seconds
+       avg_seconds, percentiles[1], percentiles[2], max_seconds, waits[1], waits[2]
 FROM durations

@@ -154,3 +154,18 @@ class UnprintableError(Exception):
 @app.task(name="tests.tracked.unprintable")
 def tracked_unprintable() -> None:
     raise UnprintableError("x")
+
+
+def _mark(key: str) -> str:
+    """Leave a Redis key saying the body ran (the revoke tests assert it never does)."""
+    _redis().set(f"agentcore-tests:ran:{key}", 1, ex=300)
+    return "ran"
+
+
+def body_ran(key: str) -> bool:
+    """Tell whether a ``*.mark`` task's body ran for ``key``."""
+    return bool(_redis().get(f"agentcore-tests:ran:{key}"))
+
+
+plain_mark = app.task(name="tests.plain.mark")(_mark)
+tracked_mark = app.task(name="tests.tracked.mark")(_mark)

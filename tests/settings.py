@@ -124,6 +124,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 _TRACKED_PATTERNS = os.environ.get("AGENTCORE_TEST_AUTO_TRACK", "")
 AGENTCORE_TASK_AUTO_TRACK = tuple(_TRACKED_PATTERNS.split(",")) if _TRACKED_PATTERNS else False
 
+# A worker the operate tests start with the revoke check off shows what it guards against.
+AGENTCORE_TASK_REVOKE_CHECK = os.environ.get("AGENTCORE_TEST_REVOKE_CHECK", "on") == "on"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -40,6 +40,7 @@ from agentcore_task.runtime_config import (
     update_runtime_config,
     validate_crontab,
 )
+from agentcore_task.services.audit import record_action
 
 CHANGE_PERMISSION = "agentcore_task.change_taskruntimeconfig"
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403)}
@@ -238,4 +239,11 @@ class RuntimeConfigView(APIView):
             config = update_runtime_config(user=request.user, **body.validated_data)
         except RuntimeConfigError as error:
             raise ValidationError(error.errors) from None
+        record_action(
+            "config_change",
+            actor=request.user,
+            source="api",
+            target={"config": {name: value for name, value in body.validated_data.items()}},
+            counts={"changed": len(body.validated_data)},
+        )
         return Response(RuntimeConfigSerializer(config, context={"request": request}).data)

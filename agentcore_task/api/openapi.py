@@ -43,7 +43,7 @@ except ImportError:  # the API without the openapi extra
             pass
 
     class OpenApiTypes:  # type: ignore[no-redef]
-        STR = ANY = None
+        STR = ANY = INT = None
 
 
 __all__ = [

@@ -38,9 +38,15 @@ def scope_list(queryset: TaskExecutionQuerySet, request: Request) -> QuerySet[An
     the list is the requesting user's own. Either of the first two for someone else requires
     :func:`sees_everything`, else PermissionDenied.
     """
-    user = request.user
-    created_by = request.query_params.get("created_by")
-    everyone = request.query_params.get("my_tasks", "").strip().lower() in FALSE_WORDS
+    params = request.query_params
+    return scope_rows(queryset, request.user, params.get("created_by"), params.get("my_tasks"))
+
+
+def scope_rows(
+    queryset: TaskExecutionQuerySet, user: Any, created_by: str | None, my_tasks: str | None
+) -> QuerySet[Any]:
+    """:func:`scope_list` on the two values themselves (the bulk endpoint's ``filter``)."""
+    everyone = (my_tasks or "").strip().lower() in FALSE_WORDS
     if created_by is not None and is_whole_number(created_by):
         if (user.pk is None or int(created_by) != user.pk) and not sees_everything(user):
             raise PermissionDenied(

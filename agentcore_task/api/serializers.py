@@ -14,6 +14,7 @@ from rest_framework import serializers
 from agentcore_task.api.metadata import ShapedMetadataField
 from agentcore_task.api.openapi import OpenApiTypes, extend_schema_field
 from agentcore_task.models import TaskExecution
+from agentcore_task.services.chains import retries_of, retry_root
 
 JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -29,6 +30,7 @@ LIST_FIELDS = [
     "created_by_id",
     "created_by_username",
     "duration",
+    "queue_wait",
     "is_completed",
     "is_running",
 ]
@@ -44,6 +46,24 @@ class AnyJSONField(serializers.JSONField):
     """A JSON value of any shape (a task's result)."""
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+                "worker": {"type": "string"},
+            },
+            "required": ["status", "at"],
+        },
+    }
+)
+class StatusHistoryField(serializers.JSONField):
+    """The status transitions, oldest first (at most 20)."""
+
+
 class TaskExecutionListSerializer(serializers.ModelSerializer[TaskExecution]):
     """A list item. ``metadata`` is null or narrowed as the request asks (``include_metadata``,
     ``metadata_fields``); the list query leaves out or narrows the column in SQL to match."""
@@ -52,6 +72,11 @@ class TaskExecutionListSerializer(serializers.ModelSerializer[TaskExecution]):
     created_by_username = serializers.CharField(read_only=True, allow_null=True)
     duration = serializers.FloatField(
         read_only=True, allow_null=True, help_text="Seconds from start to finish (or to now)."
+    )
+    queue_wait = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Seconds from registration to start (or to now while PENDING).",
     )
     is_completed = serializers.BooleanField(read_only=True)
     is_running = serializers.BooleanField(read_only=True)
@@ -72,6 +97,14 @@ class TaskExecutionDetailSerializer(TaskExecutionListSerializer):
     task_args = AnyJSONField(read_only=True, help_text="Positional arguments (a JSON array).")
     task_kwargs = MetadataField(read_only=True)
     result = AnyJSONField(read_only=True, allow_null=True)
+    retry_of = serializers.IntegerField(
+        source="retry_of_id", read_only=True, allow_null=True, help_text="The row this retries."
+    )
+    retry_root = serializers.SerializerMethodField(
+        help_text="The first execution of the retry chain; null when this is no retry."
+    )
+    retries = serializers.SerializerMethodField(help_text="Ids of the rows retrying this one.")
+    status_history = StatusHistoryField(read_only=True)
 
     class Meta(TaskExecutionListSerializer.Meta):
         fields = [
@@ -85,8 +118,21 @@ class TaskExecutionDetailSerializer(TaskExecutionListSerializer):
             "traceback",
             "created_by",
             "metadata",
+            "worker",
+            "queue",
+            "retry_of",
+            "retry_root",
+            "retries",
+            "status_history",
         ]
         read_only_fields = fields
+
+    def get_retries(self, instance: TaskExecution) -> list[int]:
+        annotated = getattr(instance, "retry_ids", None)  # the API's queryset reads them along
+        return list(annotated) if annotated is not None else retries_of(instance)
+
+    def get_retry_root(self, instance: TaskExecution) -> int | None:
+        return retry_root(instance)
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -146,6 +192,12 @@ class DurationStatsSerializer(serializers.Serializer[Any]):
         min_value=0,
         max_value=1,
         help_text="failure / (success + failure); null when neither occurred.",
+    )
+    queue_wait_p50 = serializers.FloatField(
+        allow_null=True, help_text="Median seconds from registration to start."
+    )
+    queue_wait_p95 = serializers.FloatField(
+        allow_null=True, help_text="95th percentile of the queue wait, seconds."
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from agentcore_task.api.actions import ActionListView
 from agentcore_task.api.config import RuntimeConfigView
+from agentcore_task.api.locks import LockReleaseView, LocksView
 from agentcore_task.api.views import TaskExecutionViewSet
 
 app_name = "agentcore_task"
@@ -16,4 +18,10 @@ app_name = "agentcore_task"
 router = SimpleRouter()
 router.register("executions", TaskExecutionViewSet, basename="execution")
 
-urlpatterns = [*router.urls, path("config/", RuntimeConfigView.as_view(), name="config")]
+urlpatterns = [
+    *router.urls,
+    path("config/", RuntimeConfigView.as_view(), name="config"),
+    path("locks/", LocksView.as_view(), name="locks"),
+    path("locks/release/", LockReleaseView.as_view(), name="lock-release"),
+    path("actions/", ActionListView.as_view(), name="actions"),
+]

@@ -27,6 +27,7 @@ from agentcore_task.api.openapi import (
     extend_schema,
     extend_schema_view,
 )
+from agentcore_task.api.operate import OperateActions
 from agentcore_task.api.pagination import TaskExecutionPagination
 from agentcore_task.api.schema import JSON_QUERY_PARAMETERS as JSON_PARAMETERS
 from agentcore_task.api.schema import TaskExecutionSchema
@@ -133,7 +134,7 @@ def _not_found(message: str) -> NotFound:
         parameters=METADATA_PARAMETERS, responses={200: TaskExecutionDetailSerializer, **ERRORS}
     ),
 )
-class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
+class TaskExecutionViewSet(OperateActions, viewsets.ReadOnlyModelViewSet[TaskExecution]):
     """Task executions. The list shows the requesting user's own, staff and superusers too:
     my_tasks=false (or created_by) asks for others', which needs staff status or
     agentcore_task.view_all_taskexecution."""
@@ -183,7 +184,7 @@ class TaskExecutionViewSet(viewsets.ReadOnlyModelViewSet[TaskExecution]):
             return self._list_columns(scope_list(rows, self.request))
         if self.action == "my_tasks":
             return self._list_columns(rows.owned_by(self.request.user))
-        return rows.visible_to(self.request.user)
+        return rows.visible_to(self.request.user).with_retry_ids()
 
     def _list_columns(self, rows: QuerySet[TaskExecution]) -> QuerySet[TaskExecution]:
         """Load only what the list items show: no payload columns, metadata as asked."""

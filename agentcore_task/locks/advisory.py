@@ -11,6 +11,17 @@ session ends, which includes the holder process dying, however it dies.
 ends. Session locks need the same server session for lock and unlock, so the alias must be
 a direct connection or a session-pooling PgBouncer, never a transaction-pooling one.
 
+``pg_locks`` shows a held lock only as its key. So that operators can see lock *names*, the
+session records each name it takes in ``agentcore_task_lock_name`` (name, key, owner, task
+id of the holder, since), in the same statement that takes the lock. A release leaves the
+record: the listing joins the records with ``pg_locks``, so a record whose key nobody holds
+(released, or its holder died) shows nothing, and the listing deletes such records once they
+are a few seconds old. So a name locked over and over updates one row in place rather than
+inserting and deleting one per lock (whose dead index entries made each next insert slower).
+The table is UNLOGGED (like the locks themselves it does not survive a crash, and its writes
+cost no WAL flush). A lock database without the table is logged once and locks without the
+records.
+
 PostgreSQL counts repeated takes of a key by one session, so it cannot tell two threads of
 one process apart; the process keeps its own ``{key: owner}`` registry of what its session
 holds, which makes the locks exclusive between threads and owner-only on release.
@@ -40,7 +51,7 @@ from django.db import connections
 
 from agentcore_task import conf
 from agentcore_task.exceptions import first_line
-from agentcore_task.locks.base import LockBackendError, check_lock_name
+from agentcore_task.locks.base import HeldLock, LockBackendError, check_lock_name
 from agentcore_task.sql import query
 
 __all__ = ["AdvisoryLockBackend", "advisory_lock_ids", "advisory_lock_key", "close_sessions"]
@@ -52,6 +63,8 @@ NAMESPACE = b"agentcore_task.lock:"
 APPLICATION_NAME = "agentcore_task.locks"
 """What pg_stat_activity shows for the lock sessions, unless the alias's OPTIONS set one."""
 TERMINATE_WAIT_MS = 5000
+STALE_NAME_GRACE = "10 seconds"
+"""A name record younger than this is never taken for stale: its lock may be in flight."""
 KEEPALIVE_DEFAULTS: dict[str, int] = {
     "keepalives": 1,
     "keepalives_idle": 30,
@@ -89,6 +102,13 @@ def advisory_lock_ids(lock_name: str) -> tuple[int, int]:
     return unsigned >> 32, unsigned & 0xFFFF_FFFF
 
 
+def _storable(lock_name: str) -> str:
+    """The name as PostgreSQL text can hold it: NUL and lone surrogates become U+FFFD (the
+    key, not this record, is what locks)."""
+    text = lock_name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "\ufffd")
+
+
 def _first_line(exc: BaseException) -> str:
     """Name the error and its first line: the class says more than psycopg's text alone."""
     text = first_line(exc)
@@ -106,6 +126,7 @@ class _Session:
         self.alias = alias
         self.mutex = threading.Lock()
         self.held: dict[int, tuple[str, str]] = {}  # key -> (owner token, lock name)
+        self.records_names = True  # False once the names table turned out to be missing
         self._connection: psycopg.Connection[Any] | None = None
         self._cursor: psycopg.Cursor[Any] | None = None
 
@@ -172,6 +193,56 @@ class _Session:
         cursor.execute(query(name), params)
         row = cursor.fetchone()
         return None if row is None else row[0]
+
+    def rows(self, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement ``name`` and return all its rows (a fresh session if need be).
+
+        Raises:
+            LockBackendError: the database cannot be reached or refused the statement.
+        """
+        for attempt in (1, 2):
+            try:
+                cursor = self._cursor if self._cursor is not None else self._connect()
+                cursor.execute(query(name), params)
+                return [tuple(row) for row in cursor.fetchall()]
+            except psycopg.Error as exc:
+                if not self._drop_if_dead() or attempt == 2:
+                    raise self._error(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def run_named(self, named: str, plain: str, params: dict[str, Any], *, retry: bool) -> Any:
+        """Run ``named``, the variant of ``plain`` that also keeps the names table.
+
+        A lock database without the table (the migrations were not run there) gets the
+        plain statement instead, from then on, after one WARNING: the names only serve the
+        listing, the lock must work regardless. A missing table fails the statement before
+        it runs, so the plain one never takes or drops a lock twice.
+        """
+        if self.records_names and conf.advisory_lock_names():
+            try:
+                return self.run(named, params, retry=retry)
+            except LockBackendError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.UndefinedTable):
+                    raise
+                self.records_names = False
+                logger.warning(
+                    "agentcore_task cannot record advisory lock names on database %r (%s); "
+                    "its locks work but are not listed by name",
+                    self.alias,
+                    exc,
+                )
+        return self.run(plain, {"key": params["key"]}, retry=retry)
+
+    def note(self, name: str, params: dict[str, Any]) -> None:
+        """Run a bookkeeping statement (the names table); a failure is logged, not raised.
+
+        The names only serve the listing of held locks: a lock database without the
+        table (migrations not run there) must still lock.
+        """
+        try:
+            self.run(name, params, retry=False)
+        except LockBackendError as exc:
+            logger.warning("agentcore_task could not record an advisory lock name: %s", exc)
 
     def _error(self, exc: psycopg.Error) -> LockBackendError:
         return LockBackendError(f"database {self.alias!r} failed: {_first_line(exc)}")
@@ -257,17 +328,23 @@ class AdvisoryLockBackend:
 
     name = "advisory"
 
-    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+    def acquire(self, lock_name: str, timeout: int, owner: str, holder: str | None = None) -> bool:
         """Take the lock unless this process or another session holds it.
 
         ``timeout`` is ignored: the lock lasts until released or until its session ends.
+        The name is recorded beside its key (``agentcore_task_lock_name``) for the listing.
         """
         key = advisory_lock_key(lock_name)
         session = _session()
         with session.mutex:
             if key in session.held and session.holds(key, lock_name):
                 return False
-            taken = bool(session.run("advisory_try_lock", {"key": key}, retry=True))
+            record = {"name": _storable(lock_name), "key": key, "owner": owner, "holder": holder}
+            taken = bool(
+                session.run_named(
+                    "advisory_try_lock_named", "advisory_try_lock", record, retry=True
+                )
+            )
             if taken:
                 session.held[key] = (owner, lock_name)
             return taken
@@ -302,6 +379,7 @@ class AdvisoryLockBackend:
                 return f"unlocked it on this process's session, where owner {held[0]!r} held it"
             params = {"classid": classid, "objid": objid, "wait_ms": TERMINATE_WAIT_MS}
             pids = session.run("advisory_terminate_holders", params, retry=True)
+            session.note("advisory_forget_stale_names", {"grace": STALE_NAME_GRACE})
         if not pids:
             return None
         return (
@@ -316,6 +394,29 @@ class AdvisoryLockBackend:
         with session.mutex:
             params = {"classid": classid, "objid": objid}
             return bool(session.run("advisory_is_locked", params, retry=True))
+
+    def held_locks(self) -> list[HeldLock]:
+        """List the advisory locks any session of the lock database holds, by name.
+
+        Only locks taken through this backend have a recorded name; records left by holders
+        that died are deleted on the way.
+        """
+        session = _session()
+        with session.mutex:
+            session.note("advisory_forget_stale_names", {"grace": STALE_NAME_GRACE})
+            rows = session.rows("advisory_held_names", {})
+        return [
+            HeldLock(
+                name=name,
+                backend=self.name,
+                holder=holder,
+                owner=owner,
+                since=since,
+                ttl=None,
+                pid=pid,
+            )
+            for name, holder, owner, since, pid in rows
+        ]
 
     @staticmethod
     def _unlock(session: _Session, key: int) -> bool:

@@ -9,23 +9,30 @@ reported taken or released that was not.
 from __future__ import annotations
 
 import logging
+from typing import TypedDict
 
 from agentcore_task import conf
 from agentcore_task.locks.advisory import AdvisoryLockBackend
 from agentcore_task.locks.base import (
+    HeldLock,
     LockBackend,
     LockBackendError,
     check_lock_name,
     check_timeout,
+    current_task_id,
     owner_token,
 )
 from agentcore_task.locks.cache import CacheLockBackend
 
 __all__ = [
+    "BACKEND_NAMES",
+    "LockListing",
     "acquire_task_lock",
     "check_backend_name",
+    "force_release_lock",
     "get_backend",
     "is_task_locked",
+    "list_held_locks",
     "lock_is_held",
     "log_backend_failure",
     "release_task_lock",
@@ -37,6 +44,65 @@ _BACKENDS: dict[str, LockBackend] = {
     "cache": CacheLockBackend(),
     "advisory": AdvisoryLockBackend(),
 }
+
+
+BACKEND_NAMES = tuple(_BACKENDS)
+
+
+class LockListing(TypedDict):
+    """What :func:`list_held_locks` found: the locks, and the backends it could not ask."""
+
+    locks: list[HeldLock]
+    unavailable: dict[str, str]
+    """Backend name -> why it could not be listed (unreachable, or a cache that cannot
+    enumerate keys)."""
+
+
+def list_held_locks(backend: str | None = None) -> LockListing:
+    """List the locks held now, on both backends (or the one named), oldest first.
+
+    A backend that cannot answer is named in ``unavailable`` with the reason, never raised:
+    an operator looking for a stuck lock still sees the other backend's.
+
+    Raises:
+        ValueError: an unknown backend name.
+    """
+    names = [check_backend_name(backend)] if backend is not None else list(_BACKENDS)
+    listing: LockListing = {"locks": [], "unavailable": {}}
+    for name in names:
+        assert name is not None
+        try:
+            listing["locks"].extend(_BACKENDS[name].held_locks())
+        except LockBackendError as exc:
+            listing["unavailable"][name] = str(exc)
+    return listing
+
+
+def force_release_lock(lock_name: str, *, backend: str | None = None) -> tuple[str, str] | None:
+    """Release ``lock_name`` whoever holds it: the operator's escape hatch.
+
+    Without ``backend`` the cache backend is tried first, then the advisory one (a name
+    may be held on either). Logged at WARNING when something was released.
+
+    Returns:
+        ``(backend name, what was done)``, or None when no backend held it.
+
+    Raises:
+        TypeError, ValueError: a bad argument.
+        LockBackendError: the backend that was asked could not answer.
+    """
+    check_lock_name(lock_name)
+    names = [check_backend_name(backend)] if backend is not None else list(_BACKENDS)
+    for name in names:
+        assert name is not None
+        implementation = _BACKENDS[name]
+        done = implementation.force_release(lock_name)
+        if done is not None:
+            logger.warning(
+                "agentcore_task force-released lock %r (%s backend): %s", lock_name, name, done
+            )
+            return name, done
+    return None
 
 
 def check_backend_name(backend: object) -> str | None:
@@ -89,7 +155,7 @@ def acquire_task_lock(lock_name: str, timeout: int = 3600, *, backend: str | Non
     check_timeout(timeout)
     implementation = get_backend(backend)
     try:
-        return implementation.acquire(lock_name, timeout, owner_token())
+        return implementation.acquire(lock_name, timeout, owner_token(), current_task_id())
     except LockBackendError as exc:
         log_backend_failure("acquire", lock_name, implementation, exc)
         return False

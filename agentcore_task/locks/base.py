@@ -8,22 +8,44 @@ any backend is asked, so they raise whatever the servers' state.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import socket
 import threading
-from typing import Protocol
+from typing import Protocol, TypedDict
+
+from celery import current_task
 
 from agentcore_task.exceptions import LockBackendError
 from agentcore_task.validation import checked_int
 
 __all__ = [
+    "HeldLock",
     "LockBackend",
     "LockBackendError",
     "check_lock_name",
     "check_timeout",
+    "current_task_id",
     "owner_token",
 ]
+
+
+class HeldLock(TypedDict):
+    """A lock held now, as the listing of held locks shows it."""
+
+    name: str
+    backend: str
+    holder: str | None
+    """Celery task id of the task that took it (a task run through the decorator, or any
+    acquire made inside a task); None when taken outside a task."""
+    owner: str
+    """The owner token: host, pid and thread of the taker."""
+    since: dt.datetime | None
+    ttl: float | None
+    """Seconds until a cache lock expires; None for advisory locks, which do not."""
+    pid: int | None
+    """PostgreSQL backend pid of an advisory lock's session; None for cache locks."""
 
 
 class LockBackend(Protocol):
@@ -31,8 +53,8 @@ class LockBackend(Protocol):
 
     name: str
 
-    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
-        """Take the lock for ``owner`` if nobody (``owner`` included) holds it."""
+    def acquire(self, lock_name: str, timeout: int, owner: str, holder: str | None = None) -> bool:
+        """Take the lock for ``owner`` (on behalf of the task ``holder``) if nobody holds it."""
         ...
 
     def release(self, lock_name: str, owner: str) -> bool:
@@ -49,6 +71,10 @@ class LockBackend(Protocol):
 
     def is_held(self, lock_name: str, owner: str) -> bool:
         """Tell whether ``owner`` holds the lock right now (checked with the server)."""
+        ...
+
+    def held_locks(self) -> list[HeldLock]:
+        """List the locks held now, by name (see each backend for what it can see)."""
         ...
 
 
@@ -70,6 +96,12 @@ def owner_token() -> str:
         _thread_state.token = f"{_HOSTNAME}:{pid}:{threading.get_ident()}:{secrets.token_hex(8)}"
     token: str = _thread_state.token
     return token
+
+
+def current_task_id() -> str | None:
+    """Return the id of the Celery task running in this thread, if any: a lock's holder."""
+    task_id = getattr(getattr(current_task, "request", None), "id", None) if current_task else None
+    return task_id if isinstance(task_id, str) else None
 
 
 def check_lock_name(lock_name: object) -> str:

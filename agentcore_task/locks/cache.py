@@ -1,14 +1,22 @@
 """The ``"cache"`` lock backend: an owner token stored under the lock's key in a Django cache.
 
 On Django's ``RedisCache`` the backend talks to Redis directly, so that each step is one
-atomic command: ``SET key token NX PX ttl`` takes the lock, a Lua compare-and-delete releases
-it only for its owner, ``EXISTS`` answers whether it is held. Any other cache gets the
+atomic command: a Lua ``SET key token NX PX ttl`` takes the lock, a Lua compare-and-delete
+releases it only for its owner, ``EXISTS`` answers whether it is held. Any other cache gets the
 portable path: ``cache.add`` (atomic on memcached and the database cache), and a release
 that reads the value, compares it and deletes it in two steps; there, if the lock's TTL
 runs out between the read and the delete and another owner takes it in that instant, the
 delete removes the newcomer's lock.
 
 The timeout is the TTL: a holder that dies without releasing blocks the name until then.
+
+So that operators can list held locks (names, holder task, TTL left) and free one left by a
+killed worker, a lock taken on Redis is also entered in one registry hash
+(:data:`REGISTRY_KEY`), by the same Lua script that takes it (still one round trip), and
+removed by the script that releases it; an entry whose key expired is dropped when the
+listing next reads it. Other caches have no way to enumerate keys, so the
+listing reports them as unsupported (their locks still work, and can still be force-released
+by name).
 
 Each acquire stores ``"<owner token>#<random>"``: the owner's releases match the token part,
 and an acquire that failed (Redis stalled or the network timed out after the ``SET`` was
@@ -20,7 +28,9 @@ means the undo can never delete a lock the same thread took later.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -35,12 +45,12 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
 
 from agentcore_task import conf
-from agentcore_task.locks.base import LockBackendError
+from agentcore_task.locks.base import HeldLock, LockBackendError
 
 if TYPE_CHECKING:
     from redis.commands.core import Script
 
-__all__ = ["KEY_PREFIX", "CacheLockBackend", "cache_key"]
+__all__ = ["KEY_PREFIX", "REGISTRY_KEY", "CacheLockBackend", "ListingUnsupported", "cache_key"]
 
 logger = logging.getLogger("agentcore_task.locks")
 
@@ -53,12 +63,21 @@ _MAX_PLAIN_NAME = 150
 _PLAIN_NAME = re.compile(r"[!-~]+")
 
 # Deletes the key when its value is ARGV[1] (one acquire's exact value) or starts with
-# ARGV[1] .. '#' (any acquire of the owner token ARGV[1]).
+# ARGV[1] .. '#' (any acquire of the owner token ARGV[1]), and its registry entry (KEYS[2]).
 _RELEASE_SCRIPT = """
 local value = redis.call('get', KEYS[1])
 if value and (value == ARGV[1] or string.sub(value, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '#')
 then
+    redis.call('hdel', KEYS[2], KEYS[1])
     return redis.call('del', KEYS[1])
+end
+return 0
+"""
+# SET NX PX and, when that took the lock, its registry entry: one round trip, as before.
+_ACQUIRE_SCRIPT = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    redis.call('hset', KEYS[2], KEYS[1], ARGV[3])
+    return 1
 end
 return 0
 """
@@ -89,6 +108,7 @@ def _sha256(text: str) -> str:
 # with its cache (Django makes one cache object per thread).
 _redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _release_script: Script | None = None
+_acquire_script: Script | None = None
 
 
 def _redis_client(cache: BaseCache) -> Any:
@@ -106,12 +126,20 @@ def _redis_client(cache: BaseCache) -> Any:
     return client
 
 
-def _release(client: Any, key: str, owner: str) -> bool:
+def _release(client: Any, key: str, registry: str, owner: str) -> bool:
     """Run the compare-and-delete script (EVALSHA; redis-py loads it on first use)."""
     global _release_script
     if _release_script is None:
         _release_script = client.register_script(_RELEASE_SCRIPT)
-    return bool(_release_script(keys=[key], args=[owner], client=client))
+    return bool(_release_script(keys=[key, registry], args=[owner], client=client))
+
+
+def _acquire(client: Any, key: str, registry: str, value: str, ttl_ms: int, record: str) -> bool:
+    """Run the take-and-register script (EVALSHA; redis-py loads it on first use)."""
+    global _acquire_script
+    if _acquire_script is None:
+        _acquire_script = client.register_script(_ACQUIRE_SCRIPT)
+    return bool(_acquire_script(keys=[key, registry], args=[value, ttl_ms, record], client=client))
 
 
 def _held_by(value: Any, owner: str) -> bool:
@@ -125,7 +153,7 @@ def _compare_and_delete(cache: BaseCache, key: str, owner: str) -> bool:
     """Delete the lock's key if :func:`_held_by` ``owner``; True when it did."""
     client = _redis_client(cache)
     if client is not None:
-        return _release(client, cache.make_key(key), owner)
+        return _release(client, cache.make_key(key), cache.make_key(REGISTRY_KEY), owner)
     if not _held_by(cache.get(key), owner):
         return False
     cache.delete(key)
@@ -200,11 +228,12 @@ class CacheLockBackend:
 
     name = "cache"
 
-    def acquire(self, lock_name: str, timeout: int, owner: str) -> bool:
+    def acquire(self, lock_name: str, timeout: int, owner: str, holder: str | None = None) -> bool:
         """Store a value of ``owner`` under the lock's key unless one is there, TTL ``timeout``.
 
         On failure, what the attempt may have stored is deleted at once or, if the server
-        still does not answer, on a later call (see the module's docstring).
+        still does not answer, on a later call (see the module's docstring). On Redis a
+        taken lock is also entered in the registry the listing reads.
         """
         alias = conf.lock_cache_alias()
         cache, key = caches[alias], cache_key(lock_name)
@@ -214,8 +243,15 @@ class CacheLockBackend:
             with _backend_errors(alias):
                 client = _redis_client(cache)
                 if client is not None:
-                    full_key = cache.make_key(key)
-                    taken = bool(client.set(full_key, value, nx=True, px=timeout * 1000))
+                    record = _record(lock_name, value, holder)
+                    taken = _acquire(
+                        client,
+                        cache.make_key(key),
+                        cache.make_key(REGISTRY_KEY),
+                        value,
+                        timeout * 1000,
+                        record,
+                    )
                 else:
                     taken = bool(cache.add(key, value, timeout))
         except LockBackendError:
@@ -246,7 +282,8 @@ class CacheLockBackend:
                 pipeline = client.pipeline(transaction=True)  # MULTI: read and delete as one
                 pipeline.get(full_key)
                 pipeline.delete(full_key)
-                holder, deleted = pipeline.execute()
+                pipeline.hdel(cache.make_key(REGISTRY_KEY), full_key)
+                holder, deleted, _forgotten = pipeline.execute()
             else:
                 holder = cache.get(key)
                 deleted = cache.delete(key)
@@ -275,3 +312,88 @@ class CacheLockBackend:
             if client is not None:
                 return bool(client.exists(cache.make_key(key)))
             return bool(cache.has_key(key))
+
+    def held_locks(self) -> list[HeldLock]:
+        """List the cache locks held now, from the registry (Django's RedisCache only).
+
+        Each entry's TTL is read from its key; entries whose key has expired or was deleted
+        (their holder died, or a release's clean-up failed) are dropped on the way. Other
+        caches cannot enumerate keys: :class:`ListingUnsupported` says so.
+        """
+        alias = conf.lock_cache_alias()
+        cache = caches[alias]
+        client = _redis_client(cache)
+        if client is None:
+            raise ListingUnsupported(
+                f"cache {alias!r} is a {type(cache).__name__}: listing cache locks needs "
+                "django.core.cache.backends.redis.RedisCache"
+            )
+        registry = cache.make_key(REGISTRY_KEY)
+        with _backend_errors(alias):
+            entries = client.hgetall(registry)
+            fields = sorted(entries)
+            pipeline = client.pipeline(transaction=False)
+            for field in fields:
+                pipeline.pttl(field)
+            ttls = pipeline.execute() if fields else []
+        held: list[HeldLock] = []
+        for field, ttl in zip(fields, ttls, strict=True):
+            if ttl is None or (ttl < 0 and ttl != -1):  # -2: gone; -1 would be "no TTL"
+                _forget_if_gone(client, registry, field)
+                continue
+            record = _decode_record(entries[field])
+            held.append(
+                HeldLock(
+                    name=record.get("name") or str(field),
+                    backend=self.name,
+                    holder=record.get("holder"),
+                    owner=str(record.get("owner", "")).split(_SEPARATOR, 1)[0],
+                    since=_since(record.get("since")),
+                    ttl=None if ttl == -1 else ttl / 1000,
+                    pid=None,
+                )
+            )
+        return sorted(held, key=lambda lock: (lock["since"] or _EPOCH, lock["name"]))
+
+
+class ListingUnsupported(LockBackendError):
+    """The configured cache cannot enumerate its locks (it is not Django's RedisCache)."""
+
+
+REGISTRY_KEY = "agentcore_task:lock-registry"
+"""A Redis hash (under the cache's prefix): full lock key -> JSON {name, holder, owner,
+since}. The lock keys themselves carry only the owner's value, and hashed names cannot be
+read back from their key, so the listing reads the names from here."""
+_EPOCH = dt.datetime.fromtimestamp(0, tz=dt.UTC)
+
+# Drops a registry entry only when its lock key is gone, in one step: an acquire that took
+# the name again meanwhile (and re-registered it) keeps its entry.
+_FORGET_SCRIPT = """
+if redis.call('exists', ARGV[1]) == 0 then
+    return redis.call('hdel', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+def _record(name: str, value: str, holder: str | None) -> str:
+    """The registry entry of a lock: its name, holder task, owner value and time taken."""
+    return json.dumps({"name": name, "holder": holder, "owner": value, "since": time.time()})
+
+
+def _forget_if_gone(client: Any, registry: Any, field: Any) -> None:
+    client.eval(_FORGET_SCRIPT, 1, registry, field)
+
+
+def _decode_record(raw: Any) -> dict[str, Any]:
+    try:
+        record = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _since(value: Any) -> dt.datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    return None

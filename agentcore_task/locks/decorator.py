@@ -31,6 +31,7 @@ from agentcore_task.locks.base import (
     LockBackendError,
     check_lock_name,
     check_timeout,
+    current_task_id,
     owner_token,
 )
 
@@ -248,7 +249,7 @@ def prevent_duplicate_task(
             implementation = get_backend(backend)
             owner = owner_token()
             try:
-                acquired = implementation.acquire(name, timeout, owner)
+                acquired = implementation.acquire(name, timeout, owner, current_task_id())
             except LockBackendError as exc:
                 if conf.lock_fail_open():
                     logger.warning(

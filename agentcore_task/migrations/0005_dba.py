@@ -24,7 +24,7 @@ STORAGE_NAMES = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agentcore_task', '0003_heartbeat_rules'),
+        ('agentcore_task', '0004_operate'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]

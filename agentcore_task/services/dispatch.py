@@ -69,6 +69,23 @@ def dispatch(
         TypeError, ValueError: a bad argument, before anything is written or sent.
         Exception: with ``AGENTCORE_TASK_STRICT``, a recording or publishing failure.
     """
+    return dispatch_execution(
+        task, args, kwargs, module=module, created_by=created_by, metadata=metadata, **options
+    )
+
+
+def dispatch_execution(
+    task: Any,
+    args: list[Any] | tuple[Any, ...] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    module: str | None = None,
+    created_by: Any = None,
+    metadata: dict[str, Any] | None = None,
+    retry_of_id: int | None = None,
+    **options: Any,
+) -> TaskExecution:
+    """:func:`dispatch`, and the row's ``retry_of`` link (an operator's retry sets it)."""
     task_name = _check_task(task)
     if "task_id" in options:
         raise TypeError("dispatch() mints the task id itself; do not pass task_id")
@@ -86,6 +103,8 @@ def dispatch(
         "task_args": json_param(call_args),
         "task_kwargs": json_param(call_kwargs),
         "metadata": patch_param(arguments.optional_mapping("metadata", metadata) or {}),
+        "queue": queue_for(task, task_name, call_args, call_kwargs, options),
+        "retry_of_id": retry_of_id,
     }
     row = guarded(
         "record the dispatched execution",
@@ -115,6 +134,29 @@ def dispatch(
             task_kwargs=call_kwargs,
         )
     return row
+
+
+def queue_for(
+    task: Any, task_name: str, args: list[Any], kwargs: dict[str, Any], options: dict[str, Any]
+) -> str | None:
+    """Return the queue Celery's router will send this call to, or None if it cannot say.
+
+    The same routing ``apply_async`` applies: the call's ``queue`` option, else the task's
+    own, else ``task_routes``, else the default queue. A worker's start write keeps this
+    value (it only fills a missing queue).
+    """
+    wanted = dict(options)
+    own = getattr(task, "queue", None)
+    if own and "queue" not in wanted:
+        wanted["queue"] = own
+    try:
+        routed = task.app.amqp.router.route(wanted, task_name, args, kwargs)
+    except Exception:  # an unusual router or app: the row simply has no queue
+        logger.debug("agentcore_task could not tell the queue of %s", task_name, exc_info=True)
+        return None
+    queue = routed.get("queue")
+    name = getattr(queue, "name", queue)
+    return name[:255] if isinstance(name, str) and name else None
 
 
 def _record_failed_publish(task_id: str, task_name: str, exc: BaseException) -> None:

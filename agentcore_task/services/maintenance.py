@@ -33,6 +33,7 @@ from agentcore_task.services.celery_sync import (
     result_backend_configured,
     sync_listed,
 )
+from agentcore_task.services.locks import release_locks_of_finished_holders
 from agentcore_task.status import TaskStatus
 from agentcore_task.validation import checked_int
 
@@ -72,6 +73,8 @@ class TimeoutResult(TypedDict):
     pending_marked: int
     """PENDING executions marked FAILURE as never started."""
     pending_timeout_minutes: int
+    locks_released: int
+    """Locks whose holder task had finished or timed out, force-released."""
 
 
 def _retention_days() -> int:
@@ -295,6 +298,9 @@ def mark_timed_out_executions(
     they are left for the next run; without a result backend, or with ``sync=False``, they
     are marked without asking.
 
+    Last, locks whose holder task is finished or timed out (its worker died holding them)
+    are force-released, each audited (:func:`release_locks_of_finished_holders`).
+
     Args:
         timeout_minutes: the default timeout; default: the runtime configuration
             (``AGENTCORE_TASK_TIMEOUT_MINUTES``, 10).
@@ -335,6 +341,7 @@ def mark_timed_out_executions(
         )
 
     pending_marked, pending_synced = _mark_never_started(sync, max(budget, 0))
+    locks_released = release_locks_of_finished_holders()
     cutoff = dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=minutes)
     return {
         "marked": marked,
@@ -344,6 +351,7 @@ def mark_timed_out_executions(
         "updated_count": synced["updated_count"] + pending_synced["updated_count"],
         "pending_marked": pending_marked,
         "pending_timeout_minutes": conf.pending_timeout_minutes(),
+        "locks_released": locks_released,
     }
 
 

@@ -27,6 +27,8 @@ def register_task_execution(
     created_by: Any = None,
     metadata: dict[str, Any] | None = None,
     initial_status: str | None = None,
+    *,
+    queue: str | None = None,
 ) -> TaskExecution | None:
     """Record a task execution, or return the row already recorded for ``task_id``.
 
@@ -44,6 +46,8 @@ def register_task_execution(
         metadata: initial context, e.g. ``{"source": "manual_trigger"}``.
         initial_status: PENDING by default; STARTED for a periodic task recording itself as it
             starts (the database stamps ``started_at``).
+        queue: the queue the message went to, when known (auto-tracking passes the routing
+            key); fills the row's ``queue`` if it has none.
 
     Returns:
         The row, or None when it could not be recorded (logged; see ``AGENTCORE_TASK_STRICT``).
@@ -58,6 +62,8 @@ def register_task_execution(
         "module": arguments.require_label("module", module, 100),
         "status": TaskStatus.validate(initial_status or TaskStatus.PENDING),
         "created_by_id": creator_id,
+        "queue": None if queue is None else arguments.require_label("queue", queue, 255),
+        "retry_of_id": None,
     }
     args = arguments.optional_sequence("task_args", task_args) or []
     kwargs = arguments.optional_mapping("task_kwargs", task_kwargs) or {}

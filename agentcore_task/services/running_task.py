@@ -54,10 +54,23 @@ def publisher_user_id(request: object) -> int | None:
     return None
 
 
+def _text_or_none(value: object) -> str | None:
+    return value[:255] if isinstance(value, str) and value else None
+
+
 def start_params(task: Any, task_id: str, args: Any, kwargs: Any, user_id: int | None) -> dict:
-    """Return the parameters of ``start_execution`` for a task object and its call."""
+    """Return the parameters of ``start_execution`` for a task object and its call.
+
+    The worker and queue come from the request: its ``hostname`` (the worker's node name)
+    and the routing key of the message it was delivered with.
+    """
     name = str(task.name)
+    request = getattr(task, "request", None)
+    delivery = getattr(request, "delivery_info", None)
+    routing_key = delivery.get("routing_key") if isinstance(delivery, Mapping) else None
     return {
+        "worker": _text_or_none(getattr(request, "hostname", None)),
+        "queue": _text_or_none(routing_key),
         "task_id": task_id,
         "task_name": name,
         "module": module_for(name, task),

@@ -69,6 +69,9 @@ class DurationStats(TypedDict):
     p95: float | None
     max: float | None
     failure_rate: float | None
+    queue_wait_p50: float | None
+    """Median seconds from registration to start, of the runs that started."""
+    queue_wait_p95: float | None
 
 
 class TaskStats(StatusCounts):
@@ -307,8 +310,22 @@ def _durations(counts: StatusCounts, row: tuple[Any, ...] | None) -> DurationSta
     failure_rate = counts["failure"] / ended if ended else None
     if row is None:
         return DurationStats(
-            count=0, avg=None, p50=None, p95=None, max=None, failure_rate=failure_rate
+            count=0,
+            avg=None,
+            p50=None,
+            p95=None,
+            max=None,
+            failure_rate=failure_rate,
+            queue_wait_p50=None,
+            queue_wait_p95=None,
         )
     return DurationStats(
-        count=row[3], avg=row[10], p50=row[11], p95=row[12], max=row[13], failure_rate=failure_rate
+        count=row[3],
+        avg=row[10],
+        p50=row[11],
+        p95=row[12],
+        max=row[13],
+        failure_rate=failure_rate,
+        queue_wait_p50=row[14],
+        queue_wait_p95=row[15],
     )

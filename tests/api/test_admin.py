@@ -287,3 +287,37 @@ def test_admin_registers_under_either_installed_apps_spelling():
 
     assert result.returncode == 0, result.stderr
     assert "REGISTERED True" in result.stdout
+
+
+def test_revoke_and_retry_need_the_operate_permission_in_the_admin(make_user, make_execution):
+    staff = make_user(is_staff=True, password=None)
+    staff.user_permissions.add(Permission.objects.get(codename="view_taskexecution"))
+    client = Client()
+    client.force_login(staff)
+    row = make_execution()
+
+    names = [
+        name for name, _ in client.get(CHANGELIST).context["action_form"].fields["action"].choices
+    ]
+    assert "revoke_selected" not in names and "retry_selected" not in names
+    run_action(client, "revoke_selected", [row])
+    assert TaskExecution.objects.get(pk=row.pk).status == TaskStatus.PENDING
+
+
+def test_the_admin_revokes_and_retries_with_one_audit_row_each(operator_client, make_execution):
+    from agentcore_task.models import TaskAction
+
+    pending, failed = make_execution(), make_execution(task_name="tests.plain.add")
+    TaskTracker.update_task_status(failed.task_id, TaskStatus.FAILURE, error="x")
+
+    revoked = run_action(operator_client, "revoke_selected", [pending, failed])
+    retried = run_action(operator_client, "retry_selected", [failed])
+
+    assert "Revoked: 1, already finished: 1" in page(revoked)
+    assert "Retried: 1, not finished: 0" in page(retried)
+    assert TaskExecution.objects.get(pk=pending.pk).status == TaskStatus.REVOKED
+    assert TaskExecution.objects.filter(retry_of=failed).count() == 1
+    assert [a.action for a in TaskAction.objects.order_by("id")] == ["bulk_revoke", "bulk_retry"]
+    assert operator_client.get("/admin/agentcore_task/taskaction/").status_code == 200
+    detail = page(operator_client.get(change_url(pending)))
+    assert "Status history" in detail and '"status": "REVOKED"' in detail

@@ -13,7 +13,8 @@ DETAIL_FIELDS = {
     "id", "task_id", "task_name", "module", "status", "created_at", "started_at",
     "finished_at", "updated_at", "timed_out", "created_by_id", "created_by_username", "duration",
     "is_completed", "is_running", "task_args", "task_kwargs", "result", "error", "traceback",
-    "created_by", "metadata",
+    "created_by", "metadata", "queue_wait", "worker", "queue", "retry_of", "retry_root", "retries",
+    "status_history",
 }  # fmt: skip
 
 

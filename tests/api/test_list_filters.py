@@ -149,8 +149,8 @@ def test_list_items_carry_the_execution_fields_and_metadata(client, make, alice)
     (item,) = get(client).json()["results"]
     assert set(item) == {
         "id", "task_id", "task_name", "module", "status", "created_at", "started_at",
-        "finished_at", "created_by_id", "created_by_username", "duration", "is_completed",
-        "is_running", "metadata",
+        "finished_at", "created_by_id", "created_by_username", "duration", "queue_wait",
+        "is_completed", "is_running", "metadata",
     }  # fmt: skip
     assert item["created_by_username"] == "alice"
     assert item["metadata"]["progress_percent"] == 40

@@ -32,6 +32,8 @@ PUBLIC_SURFACE = {
     "cleanup_old_task_executions",
     "mark_timed_out_task_executions",
     "dispatch",
+    "revoke_execution",
+    "retry_execution",
 }
 
 

@@ -86,10 +86,16 @@ def test_the_key_is_the_one_a_hand_written_pg_try_advisory_lock_contends_with():
 def test_every_lock_query_name_used_in_code_exists_in_sql():
     used = set()
     for path in LOCKS_PACKAGE.glob("*.py"):
-        used |= set(re.findall(r'\.run\(\s*"([a-z_]+)"', path.read_text()))
+        text = path.read_text()
+        used |= set(re.findall(r'\.(?:run|rows|note)\(\s*"([a-z_]+)"', text))
+        for named, plain in re.findall(r'\.run_named\(\s*"([a-z_]+)",\s*"([a-z_]+)"', text):
+            used |= {named, plain}
     assert used == {
         "advisory_try_lock",
+        "advisory_try_lock_named",
         "advisory_unlock",
+        "advisory_held_names",
+        "advisory_forget_stale_names",
         "advisory_is_locked",
         "advisory_held_here",
         "advisory_terminate_holders",

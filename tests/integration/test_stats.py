@@ -451,6 +451,8 @@ def test_durations_per_task_name():
         "p95": None,
         "max": None,
         "failure_rate": None,
+        "queue_wait_p50": None,
+        "queue_wait_p95": None,
     }
 
 

@@ -307,7 +307,8 @@ def test_update_returns_scalars_and_defers_payload_columns(make_execution):
     updated = TaskTracker.update_task_status(row.task_id, "STARTED", metadata={"b": 2})
 
     deferred = updated.get_deferred_fields()
-    assert deferred == {"task_args", "task_kwargs", "result", "error", "traceback", "metadata"}
+    payload = {"task_args", "task_kwargs", "result", "error", "traceback", "metadata"}
+    assert deferred == {*payload, "status_history"}
     assert updated.status == "STARTED" and updated.started_at is not None
     assert updated.metadata == {"a": 1, "b": 2}  # loads on first access
     assert "metadata" not in updated.get_deferred_fields()

@@ -23,6 +23,7 @@ DOCUMENTED_INDEXES = {
     "agentcore_task_by_name",  # task name filter, newest first
     "agentcore_task_created",  # date ranges, unfiltered newest first, cleanup by age
     "agentcore_task_unfinished",  # periodic jobs (partial: unfinished rows only)
+    "agentcore_task_retry_of",  # the retries of a row (partial: retries only)
     "agentcore_task_meta_gin",  # metadata @> …
     "agentcore_task_kwargs_gin",  # task_kwargs @> …
     "agentcore_task_args_gin",  # task_args @> …
@@ -70,7 +71,8 @@ SQL_CALLS = (
         r'(?:fetch_execution|fetch_rows_of_queryset|fetch_rows|fetch_row|query)\(\s*"([a-z_]+)"'
     ),
     re.compile(r'_write\([^\n]*?,\s*"([a-z_]+)",\s*params'),
-    re.compile(r'\.run\(\s*"([a-z_]+)"'),
+    re.compile(r'\.(?:run|rows|note|run_named)\(\s*"([a-z_]+)"'),
+    re.compile(r'\.run_named\(\s*"[a-z_]+",\s*"([a-z_]+)"'),
 )
 
 

@@ -3,8 +3,9 @@
 Each subcommand is a thin shell over the service the periodic jobs and the API use, so the
 command does exactly what they do: ``cleanup`` → ``cleanup_old_executions``,
 ``mark-timeouts`` → ``mark_timed_out_executions``, ``sync`` → ``TaskTracker``'s Celery sync,
-``stats`` → ``get_task_stats``. Defaults come from the runtime configuration (database
-override, else settings, else the built-in default).
+``stats`` → ``get_task_stats``, ``revoke``/``retry`` → ``revoke_execution``/``retry_execution``,
+``locks``/``release-lock`` → the lock listing and forced release. Defaults come from the
+runtime configuration (database override, else settings, else the built-in default).
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agentcore_task import conf
+from agentcore_task.exceptions import ExecutionStateError, LockBackendError
 from agentcore_task.management.tables import render_table
+from agentcore_task.models import TaskExecution
 from agentcore_task.runtime_config import effective_retention_days, effective_timeout_minutes
 from agentcore_task.services.celery_sync import sync_all_unfinished_executions, sync_execution
+from agentcore_task.services.locks import list_locks, release_lock
 from agentcore_task.services.maintenance import (
     cleanup_old_executions,
     count_old_executions,
     count_timed_out_executions,
     mark_timed_out_executions,
 )
+from agentcore_task.services.operate import retry_execution, revoke_execution
 from agentcore_task.services.stats import StatsArgumentError, get_task_stats
 from agentcore_task.status import TaskStatus
 
@@ -44,7 +49,8 @@ def _positive_int(text: str) -> int:
 class Command(BaseCommand):
     help = (
         "Operate the task-execution records: delete old rows (cleanup), mark stuck runs as "
-        "failed (mark-timeouts), copy states from Celery (sync) and count executions (stats). "
+        "failed (mark-timeouts), copy states from Celery (sync), count executions (stats), "
+        "revoke or retry executions (revoke, retry) and see or free locks (locks, release-lock). "
         "Run 'manage.py agentcore_task SUBCOMMAND --help' for each one's options."
     )
 
@@ -56,6 +62,7 @@ class Command(BaseCommand):
         self._add_mark_timeouts(subcommands)
         self._add_sync(subcommands)
         self._add_stats(subcommands)
+        self._add_operate(subcommands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         handlers = {
@@ -63,6 +70,10 @@ class Command(BaseCommand):
             "mark-timeouts": self._mark_timeouts,
             "sync": self._sync,
             "stats": self._stats,
+            "revoke": self._revoke,
+            "retry": self._retry,
+            "locks": self._locks,
+            "release-lock": self._release_lock,
         }
         handlers[options["subcommand"]](options)
 
@@ -273,6 +284,105 @@ class Command(BaseCommand):
             if index:
                 self.stdout.write("")
             self.stdout.write(render_table([label, "TOTAL", *STATUS_HEADERS], rows))
+
+    # --- revoke, retry, locks, release-lock -----------------------------------------------
+
+    def _add_operate(self, subcommands: Any) -> None:
+        revoke = subcommands.add_parser(
+            "revoke",
+            help="revoke executions: the row REVOKED first, then Celery's revoke",
+            description="Revoke unfinished executions by id. The row is written REVOKED "
+            "first, so no worker runs the task later, even after a restart.",
+        )
+        revoke.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+        revoke.add_argument(
+            "--terminate", action="store_true", help="also kill the task if it is running"
+        )
+        revoke.add_argument("--signal", default="SIGTERM", help="signal for --terminate")
+        retry = subcommands.add_parser(
+            "retry",
+            help="run finished executions again, each as a new row linked by retry_of",
+            description="Retry finished executions by id: same task, module and arguments, a "
+            "new task id. Refused for rows still running or whose arguments were redacted.",
+        )
+        retry.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+        locks = subcommands.add_parser(
+            "locks", help="list held locks", description="List the locks held now, both backends."
+        )
+        locks.add_argument("--backend", choices=["cache", "advisory"])
+        release = subcommands.add_parser(
+            "release-lock",
+            help="force-release a lock by name",
+            description="Release the named lock whoever holds it (audited).",
+        )
+        release.add_argument("name", metavar="NAME")
+        release.add_argument("--backend", choices=["cache", "advisory"])
+        for parser in (revoke, retry, release):
+            parser.add_argument("--reason", default=None, help="why (kept in the audit trail)")
+
+    def _each(self, ids: list[int], verb: Any) -> None:
+        failed = 0
+        for pk in ids:
+            try:
+                self.stdout.write(verb(pk))
+            except TaskExecution.DoesNotExist:
+                failed += 1
+                self.stdout.write(f"{pk}: no such execution")
+            except (ExecutionStateError, ValueError) as error:
+                failed += 1
+                self.stdout.write(f"{pk}: {error}")
+        if failed:
+            raise CommandError(f"{failed} of {len(ids)} execution(s) were not acted on")
+
+    def _revoke(self, options: dict[str, Any]) -> None:
+        def revoke(pk: int) -> str:
+            row = revoke_execution(
+                pk,
+                terminate=options["terminate"],
+                signal=options["signal"],
+                reason=options["reason"],
+                source="command",
+            )
+            return f"{pk}: REVOKED (task {row.task_id})"
+
+        self._each(options["ids"], revoke)
+
+    def _retry(self, options: dict[str, Any]) -> None:
+        def retry(pk: int) -> str:
+            new = retry_execution(pk, reason=options["reason"], source="command")
+            return f"{pk}: retried as {new.pk} (task {new.task_id})"
+
+        self._each(options["ids"], retry)
+
+    def _locks(self, options: dict[str, Any]) -> None:
+        listing = list_locks(options["backend"])
+        rows = [
+            [
+                lock["name"],
+                lock["backend"],
+                lock["holder"] or "",
+                lock["since"].isoformat(timespec="seconds") if lock["since"] else "",
+                "" if lock["ttl"] is None else f"{lock['ttl']:.0f}s",
+            ]
+            for lock in listing["locks"]
+        ]
+        self.stdout.write(render_table(["NAME", "BACKEND", "HOLDER", "SINCE", "TTL"], rows))
+        for backend, why in listing["unavailable"].items():
+            self.stdout.write(f"({backend}: not listed: {why})")
+
+    def _release_lock(self, options: dict[str, Any]) -> None:
+        try:
+            done = release_lock(
+                options["name"],
+                backend=options["backend"],
+                reason=options["reason"],
+                source="command",
+            )
+        except LockBackendError as error:
+            raise CommandError(str(error)) from None
+        if done is None:
+            raise CommandError(f"no backend holds a lock named {options['name']!r}")
+        self.stdout.write(f"Released {options['name']!r} ({done[0]} backend): {done[1]}")
 
     @staticmethod
     def _counts(counts: Any) -> list[int]:
