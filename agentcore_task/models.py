@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import options
 from django.db.models.functions import Now
 
+from agentcore_task.doorbell import DOORBELL_TRIGGERS
 from agentcore_task.querysets import UNFINISHED_STATUSES, TaskExecutionQuerySet
 from agentcore_task.status import TaskStatus
 from agentcore_task.triggers import status_rules
@@ -106,6 +107,8 @@ class TaskExecution(models.Model):
             models.Index(fields=["task_name", "-created_at"], name="agentcore_task_by_name"),
             # Unfiltered staff list, start_date/end_date ranges, cleanup by age.
             models.Index(fields=["created_at"], name="agentcore_task_created"),
+            # The live hub's poll of changed rows: WHERE updated_at > last seen.
+            models.Index(fields=["updated_at"], name="agentcore_task_updated"),
             # Periodic jobs: unfinished rows to sync, STARTED rows past the timeout. Partial, so
             # it stays as small as the set of running tasks however large the table grows.
             models.Index(
@@ -119,7 +122,7 @@ class TaskExecution(models.Model):
             _jsonb_gin("result", "agentcore_task_result_gin"),
         ]
         if _TRIGGERS_SUPPORTED:
-            triggers = [status_rules]
+            triggers = [status_rules, *DOORBELL_TRIGGERS]
 
     def __str__(self) -> str:
         return f"{self.task_name} [{self.task_id}] {self.status}"
