@@ -341,7 +341,7 @@ def _seconds(name: str, default: float, *, positive: bool) -> float:
     if not is_number or not (value > 0 if positive else value >= 0):  # type: ignore[operator]
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{name} must be a number of seconds {bound}, not {value!r}")
-    return float(value)
+    return float(value)  # type: ignore[arg-type]
 
 
 def notify() -> bool:

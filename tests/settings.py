@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",  # token clients of the API and its live streams
     "django_filters",
     "drf_spectacular",
     "pgtrigger",
@@ -44,6 +45,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -31,9 +31,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.fields.json import KeyTransform
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -82,19 +83,30 @@ def format_event(event: Event, last_id: str | None) -> str:
 
 
 class Stream:
-    """The events of one stream so far; ``id:`` is the newest version sent."""
+    """The events of one stream so far; ``id:`` is the newest version sent.
+
+    A row version already sent (by the snapshot, then again by the hub, whose read looks
+    back a little) is not sent twice.
+    """
 
     def __init__(self) -> None:
         self.last_id: str | None = None
+        self._sent: dict[int, int] = {}
 
     def text(self, events: Sequence[Event]) -> str:
         parts = []
         for event in events:
-            if event.version is not None and (
-                self.last_id is None or int(event.version) > int(self.last_id)
-            ):
-                self.last_id = event.version
+            if event.version is not None and event.row is not None:
+                version = int(event.version)
+                if self._sent.get(event.row) == version:
+                    continue
+                self._sent[event.row] = version
+                if self.last_id is None or version > int(self.last_id):
+                    self.last_id = event.version
             parts.append(format_event(event, self.last_id))
+        if self.last_id is not None and len(self._sent) > 1000:
+            horizon = int(self.last_id) - int(OVERLAP.total_seconds() * 1_000_000)
+            self._sent = {row: v for row, v in self._sent.items() if v > horizon}
         return "".join(parts)
 
 
@@ -108,6 +120,7 @@ class ExecutionSubscription:
             sql = str(self.rows.query)
         except EmptyResultSet:  # .none(): an anonymous user's own rows
             sql = ""
+        self.sql = sql
         self.key: Hashable = (serializer, sql)
 
     def events(self, rows: QuerySet[TaskExecution]) -> list[Event]:
@@ -116,11 +129,11 @@ class ExecutionSubscription:
     def _event(self, row: TaskExecution) -> Event:
         data = dict(self.serializer(row).data)
         data.update({key: getattr(row, f"live_{key}") for key in PROGRESS_KEYS})
-        return Event("execution", data, version_of(row.updated_at))
+        return Event("execution", data, version_of(row.updated_at), row.pk)
 
     def select(self, ids: Sequence[int], using: str) -> list[Event]:
         """The hub's question: which of these changed rows does this client see, and how."""
-        if not self.key[1]:
+        if not self.sql:
             return []
         return self.events(self.rows.using(using).filter(pk__in=ids))
 
@@ -130,7 +143,7 @@ class ExecutionSubscription:
         More than ``limit`` changes since ``since`` end in a ``reset`` event and the newest
         rows, as if the client had connected afresh.
         """
-        if not self.key[1]:
+        if not self.sql:
             return []
         if since is not None:
             changed = self.rows.filter(updated_at__gt=instant_of(since) - OVERLAP)
@@ -143,6 +156,20 @@ class ExecutionSubscription:
         return self.events(newest)[::-1]
 
 
+def _snapshot_and_release(subscription: ExecutionSubscription, since: str | None) -> list[Event]:
+    """Read the snapshot, then close this request's connections before the stream waits.
+
+    Under ASGI each request runs its sync code in a thread of its own, so a connection left
+    open here would be held for as long as the browser stays: one per client. From here on
+    the stream reads nothing itself; the hub's one connection does.
+    """
+    try:
+        return subscription.snapshot(since, conf.api_max_page_size())
+    finally:
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+
+
 async def _live(subscription: ExecutionSubscription, since: str | None) -> AsyncIterator[str]:
     """Stream from the hub: snapshot after subscribing, so nothing falls between the two."""
     hub = get_hub()
@@ -151,7 +178,7 @@ async def _live(subscription: ExecutionSubscription, since: str | None) -> Async
     heartbeat = conf.live_heartbeat_seconds()
     try:
         yield f"retry: {STREAM_RETRY_MS}\n\n"
-        first = await sync_to_async(subscription.snapshot)(since, conf.api_max_page_size())
+        first = await sync_to_async(_snapshot_and_release)(subscription, since)
         yield stream.text(first) or ": connected\n\n"
         while True:
             try:
@@ -189,7 +216,7 @@ class ExecutionStreamViewSet(TaskExecutionViewSet):
     """The list's viewset, answering with a stream of changes instead of a page."""
 
     renderer_classes = [JSONRenderer, EventStreamRenderer]
-    pagination_class = None
+    pagination_class = None  # type: ignore[assignment]
 
     def get_queryset(self) -> QuerySet[TaskExecution]:
         username = get_user_model().USERNAME_FIELD
@@ -206,18 +233,18 @@ class ExecutionStreamViewSet(TaskExecutionViewSet):
             self.action = action
 
     @STREAM_SCHEMA
-    def list_stream(self, request: Request) -> HttpResponse:
+    def list_stream(self, request: Request) -> HttpResponseBase:
         """Stream the changes of the executions the list would show (the list's filters)."""
         rows = self.filter_queryset(self.get_queryset())
         return self._respond(request, rows)
 
     @STREAM_SCHEMA
-    def detail_stream(self, request: Request, pk: str) -> HttpResponse:
+    def detail_stream(self, request: Request, pk: str) -> HttpResponseBase:
         """Stream the changes of one execution."""
         row = self.get_object()
         return self._respond(request, self.get_queryset().filter(pk=row.pk))
 
-    def _respond(self, request: Request, rows: QuerySet[TaskExecution]) -> HttpResponse:
+    def _respond(self, request: Request, rows: QuerySet[TaskExecution]) -> HttpResponseBase:
         since = _last_event_id(request)
         subscription = ExecutionSubscription(rows, self.get_serializer_class())
         content_type = "text/event-stream; charset=utf-8"

@@ -28,7 +28,7 @@ def database_now(using: str) -> dt.datetime:
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT statement_timestamp()")
         (now,) = cursor.fetchone()
-    return now  # type: ignore[no-any-return]
+    return now
 
 
 class ChangeFeed:

@@ -44,6 +44,7 @@ class Event:
     name: str
     data: Any
     version: str | None = None
+    row: int | None = None
 
 
 class Subscription(Protocol):

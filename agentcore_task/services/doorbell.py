@@ -13,6 +13,8 @@ only up to one poll interval later.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connections
 
 from agentcore_task import conf
@@ -23,7 +25,8 @@ from agentcore_task.sql import query
 def _names() -> dict[str, str]:
     from agentcore_task.models import TaskExecution
 
-    return {trigger.name: trigger.get_pgid(TaskExecution) for trigger in DOORBELL_TRIGGERS}
+    model: Any = TaskExecution  # pgtrigger's stubs want an instance; it takes the class
+    return {str(trigger.name): trigger.get_pgid(model) for trigger in DOORBELL_TRIGGERS}
 
 
 def doorbell_state(using: str = "default") -> dict[str, bool]:
