@@ -37,3 +37,29 @@ def instant_of(version: str) -> dt.datetime:
     if not text.isascii() or not text.isdigit() or len(text) > 17:
         raise ValueError(f"not an event id of this stream: {version!r}")
     return EPOCH + dt.timedelta(microseconds=int(text))
+
+
+ROW_FIELDS = (
+    "id",
+    "task_id",
+    "task_name",
+    "module",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "created_by_id",
+    "error",
+)
+"""The columns of :func:`row_event` (read them with ``values(*ROW_FIELDS, "metadata")``)."""
+
+
+def row_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the JSON-ready change of one row (``manage.py agentcore_task watch --json``)."""
+    event = {key: row[key] for key in ROW_FIELDS}
+    for key in ("created_at", "started_at", "finished_at", "updated_at"):
+        if event[key] is not None:
+            event[key] = event[key].isoformat()
+    event.update(progress_fields(row.get("metadata")))
+    return event

@@ -7,3 +7,5 @@ from tests.settings import *  # noqa: F403
 
 AGENTCORE_TASK_LIVE_HEARTBEAT_SECONDS = 1
 AGENTCORE_TASK_LIVE_POLL_SECONDS = 0.2
+
+ROOT_URLCONF = "tests.live.urls"
