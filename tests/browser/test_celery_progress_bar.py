@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +20,7 @@ from django.test import Client
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from agentcore_task.tracking import tracking_user
-from tests.celery.conftest import celery_worker_process, database_url, wait_until  # noqa: F401  (fixtures)
+from tests.celery.conftest import celery_worker_process, database_url  # noqa: F401  (a fixture)
 from tests.celery.worker import TRACKED, WORKER_TESTS, row_of
 from tests.celery_tasks import release, tracked_recorder
 from tests.live.server import Server, uvicorn_server
@@ -47,6 +49,13 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+def wait_for_row(task_id: str, done: Callable[[Any], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while (row := row_of(task_id)) is None or not done(row):
+        assert time.monotonic() < deadline, f"gave up waiting for the row of {task_id}"
+        time.sleep(0.05)
+
+
 def logged_in_page(browser: Browser, server_url: str, user: object):
     client = Client()
     client.force_login(user)
@@ -60,12 +69,12 @@ def logged_in_page(browser: Browser, server_url: str, user: object):
 
 
 @TRACKED
-def test_the_celery_progress_bar_reaches_100_percent(asgi_server, chromium, make_user, wait_until):
+def test_the_celery_progress_bar_reaches_100_percent(asgi_server, chromium, make_user):
     alice = make_user()
     key = uuid.uuid4().hex
     with tracking_user(alice):
         task_id = tracked_recorder.delay(key).id
-    wait_until(lambda: row_of(task_id), lambda row: row is not None and row.created_by_id)
+    wait_for_row(task_id, lambda row: row.created_by_id is not None)
 
     page = logged_in_page(chromium, asgi_server.url, alice)
     page.goto(f"{asgi_server.url}/progress-page/{task_id}/")
@@ -79,13 +88,13 @@ def test_the_celery_progress_bar_reaches_100_percent(asgi_server, chromium, make
 
 
 @TRACKED
-def test_another_users_task_is_not_shown(asgi_server, chromium, make_user, wait_until):
+def test_another_users_task_is_not_shown(asgi_server, chromium, make_user):
     alice, mallory = make_user(), make_user()
     key = uuid.uuid4().hex
     with tracking_user(alice):
         task_id = tracked_recorder.delay(key).id
     try:
-        wait_until(lambda: row_of(task_id), lambda row: row is not None and row.metadata)
+        wait_for_row(task_id, lambda row: bool(row.metadata))
         page = logged_in_page(chromium, asgi_server.url, mallory)
         page.goto(f"{asgi_server.url}/progress-page/{task_id}/")
         expect(page.locator("#progress-bar-message")).to_contain_text(
