@@ -43,7 +43,7 @@ from rest_framework.serializers import BaseSerializer
 from agentcore_task import conf
 from agentcore_task.api.openapi import OpenApiTypes, extend_schema
 from agentcore_task.api.scoping import scope_list
-from agentcore_task.api.views import TaskExecutionViewSet
+from agentcore_task.api.views import LIST_PARAMETERS, TaskExecutionViewSet
 from agentcore_task.live.events import PROGRESS_KEYS, instant_of, version_of
 from agentcore_task.live.feed import OVERLAP
 from agentcore_task.live.hub import Event, get_hub
@@ -204,12 +204,15 @@ def _last_event_id(request: Request) -> str | None:
     return str(value).strip()
 
 
-STREAM_SCHEMA = extend_schema(
-    responses={(200, "text/event-stream"): OpenApiTypes.STR},
-    description="Server-Sent Events: `event: execution` per change (the list item plus "
-    "progress_percent, progress_message, progress_step), `id:` for Last-Event-ID, a "
-    "comment as heartbeat, `reset` to reload. Under WSGI: one snapshot and `retry:`.",
-)
+def _stream_schema(operation_id: str, **options: Any) -> Any:
+    return extend_schema(
+        operation_id=operation_id,
+        **options,
+        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        description="Server-Sent Events: `event: execution` per change (the list item plus "
+        "progress_percent, progress_message, progress_step), `id:` for Last-Event-ID, a "
+        "comment as heartbeat, `reset` to reload. Under WSGI: one snapshot and `retry:`.",
+    )
 
 
 class ExecutionStreamViewSet(TaskExecutionViewSet):
@@ -232,13 +235,13 @@ class ExecutionStreamViewSet(TaskExecutionViewSet):
         finally:
             self.action = action
 
-    @STREAM_SCHEMA
+    @_stream_schema("executions_stream", filters=True, parameters=LIST_PARAMETERS)
     def list_stream(self, request: Request) -> HttpResponseBase:
         """Stream the changes of the executions the list would show (the list's filters)."""
         rows = self.filter_queryset(self.get_queryset())
         return self._respond(request, rows)
 
-    @STREAM_SCHEMA
+    @_stream_schema("executions_detail_stream")
     def detail_stream(self, request: Request, pk: str) -> HttpResponseBase:
         """Stream the changes of one execution."""
         row = self.get_object()

@@ -44,12 +44,8 @@ def uvicorn_server(database_url: str, env: Mapping[str, str] | None = None) -> I
     listener.listen(256)
     port = listener.getsockname()[1]
     log_path = Path(tempfile.mkdtemp(prefix="agentcore-uvicorn-")) / "server.log"
-    environment = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="tests.live.settings",
-        DATABASE_URL=database_url,
-        **(env or {}),
-    )
+    environment = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.live.settings")
+    environment.update(DATABASE_URL=database_url, **(env or {}))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
