@@ -55,6 +55,14 @@ class AllOf:
         return [Event("execution", r.metadata.get("progress_percent"), None, r.pk) for r in rows]
 
 
+def write_and_close(task_id: str, percent: int) -> None:
+    """A write from a thread of its own, which closes the connection that thread opened."""
+    try:
+        update_progress(task_id, percent=percent)
+    finally:
+        connection.close()
+
+
 @override_settings(AGENTCORE_TASK_LIVE_QUEUE_SIZE=2, AGENTCORE_TASK_LIVE_POLL_SECONDS=0.05)
 def test_a_slow_client_is_dropped_with_a_reset_and_never_slows_the_others():
     task_id = new_task_id()
@@ -67,7 +75,7 @@ def test_a_slow_client_is_dropped_with_a_reset_and_never_slows_the_others():
         got: list[object] = []
         await asyncio.sleep(0.5)  # the hub thread is connected and polling
         for percent in range(1, 8):
-            await asyncio.to_thread(update_progress, task_id, percent=percent)
+            await asyncio.to_thread(write_and_close, task_id, percent)
             while percent not in got:
                 batch = await asyncio.wait_for(reader.queue.get(), timeout=15)
                 got.extend(event.data for event in batch)
@@ -90,3 +98,22 @@ def test_a_slow_client_is_dropped_with_a_reset_and_never_slows_the_others():
             time.sleep(0.1)
     assert got[-7:] == [1, 2, 3, 4, 5, 6, 7]
     assert [[event.name for event in batch] for batch in left] == [["reset"]]
+
+
+@override_settings(AGENTCORE_TASK_API_MAX_PAGE_SIZE=2)
+def test_more_changes_since_last_event_id_than_a_page_give_a_reset_and_the_newest(make_user):
+    alice = make_user()
+    client = APIClient()
+    client.force_authenticate(alice)
+    task_ids = [new_task_id() for _ in range(4)]
+    register_task_execution(task_ids[0], "tests.live.job", "tests", created_by=alice)
+    first = client.get("/api/v1/tasks/executions/stream/").content.decode()
+    since = first.split("id: ", 1)[1].split("\n", 1)[0]
+    time.sleep(2.1)  # past the catch-up's look-back, so only later changes count
+    for task_id in task_ids[1:]:
+        register_task_execution(task_id, "tests.live.job", "tests", created_by=alice)
+
+    few = client.get("/api/v1/tasks/executions/stream/", HTTP_LAST_EVENT_ID=since)
+    body = few.content.decode()
+    assert body.index("event: reset") < body.index("event: execution")
+    assert [t for t in task_ids if t in body] == task_ids[2:]  # the newest page, oldest first
