@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import random
 import statistics
@@ -24,7 +23,8 @@ import uuid
 
 from bench.common import setup_django
 
-PASSWORD = "bench-live"
+WAVE = 25
+"""Clients that connect at the same moment."""
 
 
 async def _client(url: str, headers: dict[str, str], arrivals: dict[int, list[float]],
@@ -32,40 +32,56 @@ async def _client(url: str, headers: dict[str, str], arrivals: dict[int, list[fl
     import httpx
 
     async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client,
+        httpx.AsyncClient(timeout=httpx.Timeout(120.0)) as client,
         client.stream("GET", url, headers=headers) as response,
     ):
-        data = None
+        data, first = None, True
         async for line in response.aiter_lines():
             if line.startswith("data: "):
                 data = json.loads(line[6:])
             elif line == "" and data is not None:
-                percent = data.get("progress_percent")
-                if percent is None:
+                if first:  # the snapshot: this client is connected
+                    first = False
                     counter[0] += 1
-                    if counter[0] == total:
+                    if counter[0] >= total:
                         ready.set()
-                else:
-                    arrivals.setdefault(percent, []).append(time.monotonic())
+                elif data.get("progress_percent") is not None:
+                    arrivals.setdefault(data["progress_percent"], []).append(time.monotonic())
                 data = None
 
 
-async def measure(base: str, row: object, user: object, clients: int, rounds: int) -> list[float]:
-    """Return every client's latency (seconds) over ``rounds`` progress commits."""
+def _new_row(user: object) -> object:
+    from agentcore_task.models import TaskExecution
+    from agentcore_task.services.registration import register_task_execution
+
+    task_id = f"bench-live-{uuid.uuid4()}"
+    register_task_execution(task_id, "bench.live", "bench", created_by=user)
+    return TaskExecution.objects.get(task_id=task_id)
+
+
+async def measure(base: str, session: str, user: object, clients: int, rounds: int) -> list[float]:
+    """Return every client's latency (seconds) over ``rounds`` progress commits of a new row."""
     from asgiref.sync import sync_to_async
 
     from agentcore_task.services.writes import update_progress
 
-    token = base64.b64encode(f"{user.username}:{PASSWORD}".encode()).decode()  # type: ignore[attr-defined]
-    headers = {"Accept": "text/event-stream", "Authorization": f"Basic {token}"}
+    row = await sync_to_async(_new_row)(user)
+    # A session cookie, as a logged-in page's EventSource sends: no password hash per request.
+    headers = {"Accept": "text/event-stream", "Cookie": f"sessionid={session}"}
     url = f"{base}/api/v1/tasks/executions/{row.pk}/stream/"  # type: ignore[attr-defined]
     arrivals: dict[int, list[float]] = {}
-    ready, counter = asyncio.Event(), [0]
-    tasks = [
-        asyncio.create_task(_client(url, headers, arrivals, ready, counter, clients))
-        for _ in range(clients)
-    ]
-    await asyncio.wait_for(ready.wait(), timeout=120)  # every client got its first event
+    counter = [0]
+    tasks = []
+    # Clients connect in waves: each request holds a database connection for its first
+    # snapshot, and 200 at once would pass PostgreSQL's max_connections (100 by default).
+    for wave in range(0, clients, WAVE):
+        ready = asyncio.Event()
+        size = min(clients, wave + WAVE)
+        tasks += [
+            asyncio.create_task(_client(url, headers, arrivals, ready, counter, size))
+            for _ in range(wave, size)
+        ]
+        await asyncio.wait_for(ready.wait(), timeout=120)  # this wave got its first events
     committed: dict[int, float] = {}
     write = sync_to_async(update_progress, thread_sensitive=True)
     for percent in range(1, rounds + 1):
@@ -103,21 +119,20 @@ def main() -> None:
     url = setup_django()
 
     from django.contrib.auth import get_user_model
+    from django.test import Client
 
-    from agentcore_task.models import TaskExecution
-    from agentcore_task.services.registration import register_task_execution
     from tests.live.server import uvicorn_server
 
-    user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}", password=PASSWORD)
-    task_id = f"bench-live-{uuid.uuid4()}"
-    register_task_execution(task_id, "bench.live", "bench", created_by=user)
-    row = TaskExecution.objects.get(task_id=task_id)
+    user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")
+    browser = Client()
+    browser.force_login(user)
+    session = browser.cookies["sessionid"].value
     settings = {"DJANGO_SETTINGS_MODULE": "tests.settings"}  # the default poll and heartbeat
     with uvicorn_server(url, env=settings) as server:
         print(f"one uvicorn process, {options.rounds} progress commits per case")
         print(f"{'clients':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'p95 / 1 client':>16}")
-        alone = asyncio.run(measure(server.url, row, user, 1, options.rounds))
-        many = asyncio.run(measure(server.url, row, user, options.clients, options.rounds))
+        alone = asyncio.run(measure(server.url, session, user, 1, options.rounds))
+        many = asyncio.run(measure(server.url, session, user, options.clients, options.rounds))
         for count, values in ((1, alone), (options.clients, many)):
             p50, p95 = _p(values, 50) * 1000, _p(values, 95) * 1000
             ratio = _p(values, 95) / _p(alone, 95)
