@@ -41,9 +41,9 @@ from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 from agentcore_task import conf
-from agentcore_task.api.openapi import OpenApiTypes, extend_schema
+from agentcore_task.api.openapi import extend_schema
 from agentcore_task.api.scoping import scope_list
-from agentcore_task.api.views import LIST_PARAMETERS, TaskExecutionViewSet
+from agentcore_task.api.views import ERRORS, LIST_PARAMETERS, TaskExecutionViewSet
 from agentcore_task.live.events import PROGRESS_KEYS, instant_of, version_of
 from agentcore_task.live.feed import OVERLAP
 from agentcore_task.live.hub import Event, get_hub
@@ -204,11 +204,24 @@ def _last_event_id(request: Request) -> str | None:
     return str(value).strip()
 
 
+# One event as OpenAPI 3.2 describes Server-Sent Events (and schemathesis checks them): its
+# ``data`` is the list item plus the progress keys, as JSON text.
+EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["execution", "reset"]},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
 def _stream_schema(operation_id: str, **options: Any) -> Any:
     return extend_schema(
         operation_id=operation_id,
         **options,
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={(200, "text/event-stream"): EVENT_SCHEMA, **ERRORS},
         description="Server-Sent Events: `event: execution` per change (the list item plus "
         "progress_percent, progress_message, progress_step), `id:` for Last-Event-ID, a "
         "comment as heartbeat, `reset` to reload. Under WSGI: one snapshot and `retry:`.",
