@@ -16,6 +16,7 @@ class AgentcoreTaskConfig(AppConfig):
         # only once every app's models are registered.
         from celery.signals import beat_init
         from django.core.signals import request_finished, request_started
+        from django.db.models.signals import post_migrate
 
         from agentcore_task import checks  # noqa: F401  (registers the system checks)
         from agentcore_task.autotrack import connect_signals
@@ -23,9 +24,14 @@ class AgentcoreTaskConfig(AppConfig):
         from agentcore_task.beat_scheduler import on_beat_init, on_runtime_config_changed
         from agentcore_task.locks import checks as _lock_checks  # noqa: F401  (the same, locks)
         from agentcore_task.revoke_guard import connect_revoke_guard
+        from agentcore_task.services.doorbell import apply_notify_setting
         from agentcore_task.signals import runtime_config_changed
         from agentcore_task.transactions import close_own_connections
 
+        # AGENTCORE_TASK_NOTIFY is applied to the table's doorbell triggers at every migrate.
+        post_migrate.connect(
+            apply_notify_setting, sender=self, dispatch_uid="agentcore_task.notify"
+        )
         connect_signals()  # the handlers read AGENTCORE_TASK_AUTO_TRACK each time they fire
         connect_revoke_guard()  # a worker discards a message whose row is already REVOKED
         for signal in (request_started, request_finished):

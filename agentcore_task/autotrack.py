@@ -13,7 +13,14 @@ signal                     process    row
 ``task_failure``           worker     FAILURE with error and traceback
 ``task_retry``             worker     RETRY, ``retries`` and ``retry_reason`` in metadata
 ``task_revoked``           worker     REVOKED, the reason in ``error``
+``task_postrun``           worker     progress held by PROGRESS_MIN_INTERVAL written
 =========================  =========  ===================================================
+
+A tracked task's ``self.update_state(state="PROGRESS", meta={"current", "total",
+"description"})`` (what celery-progress's ``ProgressRecorder`` sends) is recorded too:
+``task_prerun`` wraps the task's ``update_state`` once, and each PROGRESS call becomes an
+``update_progress`` (``progress_percent`` from current/total, ``progress_message`` from the
+description, ``progress_current`` / ``progress_total``) before Celery's own state is stored.
 
 The row is registered after the message is sent, so a publish that fails leaves no orphan
 row; the worker's start is an upsert, so it does not matter which process writes first.
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, TypeVar
 
@@ -45,7 +52,12 @@ from agentcore_task.services.running_task import (
     record_start,
     running_task_for,
 )
-from agentcore_task.services.writes import mark_skipped, update_task_status
+from agentcore_task.services.writes import (
+    flush_progress,
+    mark_skipped,
+    update_progress,
+    update_task_status,
+)
 from agentcore_task.status import TaskStatus
 from agentcore_task.tracking import current_tracking_user_id
 
@@ -146,7 +158,63 @@ def on_prerun(
     name = getattr(sender, "name", None)
     if not task_id or not is_tracked(name):
         return
+    _record_update_state(sender)
     record_start(sender, task_id, args, kwargs, _user_id_from(sender.request))
+
+
+CELERY_PROGRESS_STATE = "PROGRESS"
+_WRAPPED = "_agentcore_task_update_state"
+
+
+def _record_update_state(task: Any) -> None:
+    """Wrap ``task.update_state`` (once per task object) so PROGRESS calls reach the row."""
+    if getattr(task, _WRAPPED, False):
+        return
+    original = task.update_state
+
+    @functools.wraps(original)
+    def update_state(
+        task_id: str | None = None, state: str | None = None, meta: Any = None, **kwargs: Any
+    ) -> Any:
+        target = task_id or getattr(task.request, "id", None)
+        if target and state == CELERY_PROGRESS_STATE and is_tracked(task.name):
+            record_celery_progress(target, meta)
+        return original(task_id=task_id, state=state, meta=meta, **kwargs)
+
+    task.update_state = update_state
+    setattr(task, _WRAPPED, True)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@_never_raises
+def record_celery_progress(task_id: str, meta: Any) -> None:
+    """Record a PROGRESS state's ``current`` / ``total`` / ``description`` as progress keys."""
+    if not isinstance(meta, Mapping):
+        return
+    current, total = _number(meta.get("current")), _number(meta.get("total"))
+    description = meta.get("description")
+    extra: dict[str, Any] = {}
+    percent = None
+    if current is not None and total is not None:
+        extra = {"progress_current": meta["current"], "progress_total": meta["total"]}
+        if total > 0:
+            percent = max(0, min(100, round(current * 100 / total)))
+    message = description if isinstance(description, str) and description else None
+    if percent is None and message is None and not extra:
+        return
+    update_progress(task_id, percent=percent, message=message, **extra)
+
+
+@_never_raises
+def on_postrun(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
+    """Write the progress PROGRESS_MIN_INTERVAL still holds for the task that just ended."""
+    if task_id:
+        flush_progress(task_id)
 
 
 @_never_raises
@@ -238,6 +306,7 @@ _HANDLERS: tuple[tuple[Any, Callable[..., None]], ...] = (
     (signals.task_failure, on_failure),
     (signals.task_retry, on_retry),
     (signals.task_revoked, on_revoked),
+    (signals.task_postrun, on_postrun),
     (task_skipped, on_lock_skipped),
 )
 

@@ -350,3 +350,64 @@ def revoke_check() -> bool:
     """``AGENTCORE_TASK_REVOKE_CHECK`` (default True): a worker asks the row, for each message
     it receives, whether the execution was revoked, and discards it if so."""
     return bool(_get("AGENTCORE_TASK_REVOKE_CHECK", True))
+
+
+# --- Live progress: the doorbell, the hub and its streams ----------------------------------
+
+
+def _seconds(name: str, default: float, *, positive: bool) -> float:
+    value = _get(name, default)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or not (value > 0 if positive else value >= 0):  # type: ignore[operator]
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a number of seconds {bound}, not {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def notify() -> bool:
+    """``AGENTCORE_TASK_NOTIFY`` (default True): the database's doorbell on inserts and
+    status changes. False disables its triggers at the next ``migrate``; live streams then
+    learn of every change from their poll alone."""
+    return bool(_get("AGENTCORE_TASK_NOTIFY", True))
+
+
+def live_database_alias() -> str:
+    """``AGENTCORE_TASK_LIVE_DATABASE`` (default ``"default"``): the hub's own connection.
+
+    Each server process holds one connection of this alias for LISTEN and its polls. Point it
+    at a direct connection when ``default`` goes through a transaction-pooling PgBouncer:
+    LISTEN needs the same server session for as long as it listens.
+    """
+    return str(_get("AGENTCORE_TASK_LIVE_DATABASE", "default"))
+
+
+def live_poll_seconds() -> float:
+    """``AGENTCORE_TASK_LIVE_POLL_SECONDS`` (default 0.5): how often the hub reads changed rows.
+
+    Progress merges ring no doorbell (it would halve their throughput), so this bounds how
+    late a progress change reaches a stream; the read is one indexed query per process.
+    """
+    return _seconds("AGENTCORE_TASK_LIVE_POLL_SECONDS", 0.5, positive=True)
+
+
+def live_heartbeat_seconds() -> float:
+    """``AGENTCORE_TASK_LIVE_HEARTBEAT_SECONDS`` (default 15): a comment line on an idle
+    stream this often, so proxies and load balancers keep the connection open."""
+    return _seconds("AGENTCORE_TASK_LIVE_HEARTBEAT_SECONDS", 15, positive=True)
+
+
+def live_queue_size() -> int:
+    """``AGENTCORE_TASK_LIVE_QUEUE_SIZE`` (default 256): events buffered per stream client.
+
+    A client that falls this far behind is sent a ``reset`` event and disconnected; its
+    browser reconnects with ``Last-Event-ID`` and catches up from the rows.
+    """
+    return _positive_int("AGENTCORE_TASK_LIVE_QUEUE_SIZE", 256)
+
+
+def progress_min_interval() -> float:
+    """``AGENTCORE_TASK_PROGRESS_MIN_INTERVAL`` (default 0: every call writes): the fewest
+    seconds between two progress writes of one execution from one process. Calls in between
+    are merged and kept; the newest values are written at the next call after the interval,
+    before any status change, and when the task ends."""
+    return _seconds("AGENTCORE_TASK_PROGRESS_MIN_INTERVAL", 0, positive=False)

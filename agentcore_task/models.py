@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import options
 from django.db.models.functions import Now
 
+from agentcore_task.doorbell import DOORBELL_TRIGGERS
 from agentcore_task.querysets import UNFINISHED_STATUSES, TaskExecutionQuerySet
 from agentcore_task.status import TaskStatus
 from agentcore_task.triggers import status_rules
@@ -167,6 +168,8 @@ class TaskExecution(models.Model):
             models.Index(fields=["task_name", "-created_at"], name="agentcore_task_by_name"),
             # Unfiltered staff list, start_date/end_date ranges, cleanup by age.
             models.Index(fields=["created_at"], name="agentcore_task_created"),
+            # The live hub's poll of changed rows: WHERE updated_at > last seen.
+            models.Index(fields=["updated_at"], name="agentcore_task_updated"),
             # Periodic jobs: unfinished rows to sync, STARTED rows past the timeout. Partial, so
             # it stays as small as the set of running tasks however large the table grows.
             models.Index(
@@ -187,7 +190,7 @@ class TaskExecution(models.Model):
             _jsonb_gin("result", "agentcore_task_result_gin"),
         ]
         if _TRIGGERS_SUPPORTED:
-            triggers = [status_rules]
+            triggers = [status_rules, *DOORBELL_TRIGGERS]
 
     def __str__(self) -> str:
         return f"{self.task_name} [{self.task_id}] {self.status}"
@@ -323,6 +326,9 @@ class TaskAction(models.Model):
     """One operator action (revoke, retry, bulk, lock release, configuration change): the
     audit trail. Written by ``agentcore_task.services.audit.record_action``, never changed."""
 
+    id = models.BigAutoField(
+        primary_key=True, verbose_name="ID", help_text="Primary key (identity), never reused."
+    )
     created_at = models.DateTimeField(db_default=Now(), help_text="When the action was taken.")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -358,6 +364,10 @@ class TaskAction(models.Model):
 
     class Meta:
         db_table = "agentcore_task_action"
+        db_table_comment = (
+            "agentcore-task: the audit trail, one row per operator action (revoke, retry, bulk, "
+            "lock release, configuration change, admin action); never updated."
+        )
         verbose_name = "operator action"
         verbose_name_plural = "operator actions"
         indexes = [models.Index(fields=["-created_at"], name="agentcore_task_action_time")]
@@ -387,6 +397,10 @@ class TaskLockName(models.Model):
 
     class Meta:
         db_table = "agentcore_task_lock_name"
+        db_table_comment = (
+            "agentcore-task: the name behind each advisory lock held now (pg_locks shows only "
+            "the key); UNLOGGED, rows whose key nobody holds are ignored and removed."
+        )
         verbose_name = "advisory lock name"
         verbose_name_plural = "advisory lock names"
 

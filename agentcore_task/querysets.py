@@ -42,6 +42,8 @@ class ExecutionFilters:
 
     module: str | None = None
     task_name: str | None = None
+    task_id: str | None = None
+    """Exactly this Celery task id."""
     statuses: tuple[str, ...] = ()
     """Any of these statuses (OR)."""
     created_by_id: int | None = None
@@ -127,7 +129,11 @@ class TaskExecutionQuerySet(models.QuerySet[Any]):
     def matching(self: Q_T, filters: ExecutionFilters) -> Q_T:
         """Rows matching checked filter values (``services.filters.parse_filters`` makes them)."""
         rows = self
-        for field, value in (("module", filters.module), ("task_name", filters.task_name)):
+        for field, value in (
+            ("module", filters.module),
+            ("task_name", filters.task_name),
+            ("task_id", filters.task_id),
+        ):
             if value is not None:
                 rows = rows.filter(**{field: value})
         if filters.statuses:

@@ -16,6 +16,16 @@ progress merges (metadata changes) to running rows spread over the table. It pri
 share of HOT updates (no index touched) and the throughput of each.
 
     python -m bench.progress_updates --storage [--processes 4] [--updates 2000] [--rounds 3]
+
+``--compare notify`` instead measures the library path three ways in the same run, rounds
+interleaved: the doorbell off (``AGENTCORE_TASK_NOTIFY = False``: its triggers disabled),
+on (the shipped design: inserts and status changes ring, progress merges do not), and a
+``pg_notify`` on every update (the design DESIGN.md §7 rejected; a temporary trigger).
+``--compare index`` measures it with and without the ``updated_at`` index the live hub's
+poll uses (dropped for the "without" rounds and rebuilt).
+
+    python -m bench.progress_updates --compare notify
+    python -m bench.progress_updates --compare index
 """
 
 from __future__ import annotations
@@ -235,17 +245,98 @@ def storage_main(processes: int, updates: int, rounds: int) -> None:
             )
 
 
+EVERY_UPDATE_TRIGGER = """
+CREATE OR REPLACE FUNCTION bench_notify_every_update() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('agentcore_task_execution',
+        json_build_object('id', NEW.id, 'status', NEW.status, 'updated_at', NEW.updated_at)::text);
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER bench_notify_every_update AFTER UPDATE ON agentcore_task_execution
+    FOR EACH ROW EXECUTE FUNCTION bench_notify_every_update();
+"""
+DROP_EVERY_UPDATE = """
+DROP TRIGGER IF EXISTS bench_notify_every_update ON agentcore_task_execution;
+DROP FUNCTION IF EXISTS bench_notify_every_update();
+"""
+
+
+def _sql(statements: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statements)
+
+
+def _doorbell(mode: str) -> None:
+    from agentcore_task.services.doorbell import set_doorbell
+
+    _sql(DROP_EVERY_UPDATE)
+    set_doorbell(mode != "off")
+    if mode == "every update":
+        _sql(EVERY_UPDATE_TRIGGER)
+
+
+def _index(mode: str) -> None:
+    if mode == "without":
+        _sql("DROP INDEX IF EXISTS agentcore_task_updated")
+    else:
+        _sql(
+            "CREATE INDEX IF NOT EXISTS agentcore_task_updated "
+            "ON agentcore_task_execution (updated_at)"
+        )
+
+
+def compare(url: str, options: argparse.Namespace) -> None:
+    """The library path under each variant of the switch, rounds interleaved, same run."""
+    if options.compare == "notify":
+        variants, switch, restore = ("off", "on", "every update"), _doorbell, "on"
+    else:
+        variants, switch, restore = ("without", "with"), _index, "with"
+    baseline = variants[0]
+    print(f"{options.processes} processes x {options.updates} updates, median of {options.rounds}")
+    header = "".join(f"{name + '/s':>16}" for name in variants)
+    ratios = "".join(f"{name + ' ratio':>20}" for name in variants[1:])
+    print(f"{'case':<14}{header}{ratios}")
+    try:
+        for label, shared in (("one row", True), ("distinct rows", False)):
+            rates: dict[str, list[float]] = {name: [] for name in variants}
+            for _ in range(options.rounds):
+                for name in variants:
+                    switch(name)
+                    rate, lost = run_case(url, options.processes, options.updates, shared, False)
+                    assert lost == 0, f"{lost} keys lost with {name}"
+                    rates[name].append(rate)
+            medians = {name: statistics.median(values) for name, values in rates.items()}
+            cells = "".join(f"{medians[name]:>16,.0f}" for name in variants)
+            shares = "".join(f"{medians[name] / medians[baseline]:>20.2f}" for name in variants[1:])
+            print(f"{label:<14}{cells}{shares}")
+    finally:
+        switch(restore)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--updates", type=int, default=300, help="updates per process")
     parser.add_argument("--rounds", type=int, default=3, help="median over this many rounds")
     parser.add_argument("--storage", action="store_true", help="compare storage settings")
+
+    parser.add_argument(
+        "--compare",
+        choices=["raw", "notify", "index"],
+        default="raw",
+        help="raw: the library against raw SQL (default); notify: the doorbell off / on / "
+        "on every update; index: without / with the updated_at index",
+    )
     options = parser.parse_args()
     if options.storage:
         storage_main(options.processes, options.updates, options.rounds)
         return
     url = libpq_url(setup_django())
+    if options.compare != "raw":
+        compare(url, options)
+        return
 
     print(f"{options.processes} processes x {options.updates} updates, median of {options.rounds}")
     print(

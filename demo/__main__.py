@@ -9,9 +9,10 @@
 2. Migrates and creates the user ``demo`` / ``demo`` (demo/setup.py).
 3. Runs a Celery worker in this process (a thread pool) and keeps sending it the sample tasks
    of demo/tasks.py.
-4. Serves the project (API, OpenAPI schema, Swagger UI, admin) on http://127.0.0.1:PORT/.
-5. Shows the running executions, read back from the table, until Ctrl-C, SIGTERM or
-   ``--for`` seconds; then stops everything it started.
+4. Serves the project (API, live streams, OpenAPI schema, Swagger UI, admin) over ASGI
+   (uvicorn) on http://127.0.0.1:PORT/.
+5. Shows the running executions, read back from the table as they change, until Ctrl-C,
+   SIGTERM or ``--for`` seconds; then stops everything it started.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import datetime as dt
 import logging
 import os
 import signal
-import socketserver
+import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 HOST = "127.0.0.1"
 ROUND_SECONDS = 8.0
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(server: WSGIServer, seconds: float) -> None:
+def run(server: socket.socket, seconds: float) -> None:
     """Start everything, show progress until told to stop, stop everything."""
     from rich.console import Console
 
@@ -87,15 +87,14 @@ def run(server: WSGIServer, seconds: float) -> None:
     if os.environ.get("REDIS_URL"):
         app.control.purge()  # messages an earlier, killed run left in the demo's queue
 
-    from demo.wsgi import application
+    from demo.asgi import application
 
-    server.set_app(application)
-    base = f"http://{HOST}:{server.server_port}"
+    base = f"http://{HOST}:{server.getsockname()[1]}"
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         stack.enter_context(_in_process_worker(app))
         stack.callback(tasks.stopping.set)  # ends the sample tasks first (stacks unwind LIFO)
-        stack.enter_context(_serving(server))
+        stack.enter_context(_serving(server, application))
         _banner(console, base, databases, seconds)
         stack.enter_context(_sending_samples(tasks, user, stop))
 
@@ -107,8 +106,7 @@ def run(server: WSGIServer, seconds: float) -> None:
         _stop_on_signals(stop, console)
         deadline = time.monotonic() + seconds if seconds else None
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            display.poll()
-            stop.wait(0.25)
+            display.poll()  # waits for the doorbell or the poll interval
         stop.set()
         console.print("stopping…")
         stack.close()
@@ -251,39 +249,27 @@ def _sending_samples(tasks: Any, user: Any, stop: threading.Event) -> Iterator[N
 # --------------------------------------------------------------------------- web server
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no access log: it would scroll the progress bars away
-
-
-def _bind(port: int) -> WSGIServer:
+def _bind(port: int) -> socket.socket:
     """Listen on HOST:port now, so that a busy port fails before anything starts."""
-
-    def not_ready(environ: Any, start_response: Any) -> list[bytes]:
-        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-        return [b"starting\n"]
-
-    return make_server(
-        HOST, port, not_ready, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-    )
+    return socket.create_server((HOST, port), backlog=256)
 
 
 @contextlib.contextmanager
-def _serving(server: WSGIServer) -> Iterator[None]:
+def _serving(sock: socket.socket, application: Any) -> Iterator[None]:
+    """Serve ``application`` with uvicorn (ASGI: the live streams push) in a thread."""
+    import uvicorn
+
+    config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="demo-http", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name="demo-http", daemon=True
     )
     thread.start()
     try:
         yield
     finally:
-        server.shutdown()
-        thread.join()
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # --------------------------------------------------------------------------- terminal

@@ -1,7 +1,10 @@
 """Terminal view of the demo: progress read back from the executions table.
 
 Nothing here talks to Celery: every bar and line comes from ``agentcore_task_execution``,
-exactly what the API, the admin and a DBA's SQL see. On a terminal each running execution gets
+exactly what the API, the admin and a DBA's SQL see, read as it changes with the library's
+own live machinery (``agentcore_task.live.watching.LiveRows``: the doorbell and the poll of
+changed rows, as the API's streams and ``manage.py agentcore_task watch``). On a terminal each
+running execution gets
 a rich progress bar ("step: message", percent); otherwise (a pipe, a log file, a test) every
 change is printed as one plain line.
 """
@@ -25,13 +28,13 @@ from rich.progress import (
 )
 
 from agentcore_task import TaskStatus
+from agentcore_task.live.watching import LiveRows
 from agentcore_task.models import TaskExecution
 
 RUNNING = (TaskStatus.STARTED, TaskStatus.RETRY)
 TERMINAL = (TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED)
-OVERLAP = dt.timedelta(seconds=2)
-"""Re-read rows this much older than the last one seen: a row's ``updated_at`` is taken when
-its statement starts, so a slow statement can commit after a newer one."""
+WAIT_SECONDS = 0.25
+"""The longest a :meth:`ProgressDisplay.poll` waits for a change, so Ctrl-C is served fast."""
 
 _WAITING = {TaskStatus.PENDING: "queued", TaskStatus.STARTED: "started"}
 
@@ -50,12 +53,12 @@ FIELDS = (
 
 
 class ProgressDisplay:
-    """Poll the table and show what changed since the last poll."""
+    """Show each change of the table's rows as it happens."""
 
     def __init__(self, console: Console, live: bool | None = None) -> None:
         self.console = console
         self.live = console.is_terminal if live is None else live
-        self._since: dt.datetime | None = None
+        self._rows: LiveRows | None = None
         self._seen: dict[int, tuple[Any, ...]] = {}
         self._bars: dict[int, TaskID] = {}
         self._progress: Progress | None = None
@@ -74,7 +77,7 @@ class ProgressDisplay:
 
     def start(self, since: dt.datetime) -> None:
         """Show executions updated from ``since`` on (the database's clock)."""
-        self._since = since
+        self._rows = LiveRows(TaskExecution.objects.values(*FIELDS), since=since)
         if self._progress is not None:
             self._progress.start()
 
@@ -87,15 +90,9 @@ class ProgressDisplay:
             self._progress.stop()
 
     def poll(self) -> None:
-        """Read the rows changed since the last poll and update the view."""
-        assert self._since is not None, "start() first"
-        rows = (
-            TaskExecution.objects.filter(updated_at__gte=self._since - OVERLAP)
-            .order_by("updated_at", "id")
-            .values(*FIELDS)
-        )
-        for row in rows:
-            self._since = max(self._since, row["updated_at"])
+        """Wait briefly for changes (the doorbell or the poll interval); show what changed."""
+        assert self._rows is not None, "start() first"
+        for row in self._rows.changes(timeout=WAIT_SECONDS):
             metadata = row["metadata"] or {}
             state = (
                 row["status"],

@@ -169,3 +169,39 @@ def body_ran(key: str) -> bool:
 
 plain_mark = app.task(name="tests.plain.mark")(_mark)
 tracked_mark = app.task(name="tests.tracked.mark")(_mark)
+
+
+@app.task(name="tests.tracked.recorder", bind=True)
+def tracked_recorder(self: Task, key: str) -> dict[str, Any]:
+    """Report progress as celery-progress users do (ProgressRecorder), no library call."""
+    from celery_progress.backend import ProgressRecorder
+
+    recorder = ProgressRecorder(self)
+    recorder.set_progress(3, 10, description="three")
+    _wait_for_release(key)
+    recorder.set_progress(10, 10, description="ten")
+    return {"done": 10}
+
+
+@app.task(name="tests.tracked.throttled", bind=True)
+def tracked_throttled(self: Task, key: str, interval: float) -> dict[str, Any]:
+    """Report progress in tight loops under PROGRESS_MIN_INTERVAL; count the calls that wrote.
+
+    Loop a, then a status write (which must carry a's newest values), a wait for the test
+    to look, then loop b, whose newest values must be written when the task ends.
+    """
+    from django.test import override_settings
+
+    with override_settings(AGENTCORE_TASK_PROGRESS_MIN_INTERVAL=interval):
+        written_a = sum(
+            TaskTracker.update_progress(self.request.id, percent=i // 2, message=f"a{i}")
+            is not None
+            for i in range(1, 201)
+        )
+        TaskTracker.update_task_status(self.request.id, TaskStatus.STARTED, metadata={"phase": "b"})
+        _wait_for_release(key)
+        written_b = sum(
+            TaskTracker.update_progress(self.request.id, message=f"b{i}") is not None
+            for i in range(1, 51)
+        )
+    return {"written_a": written_a, "written_b": written_b}

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.staticfiles",  # the dashboard's script and stylesheet, served in tests
     "rest_framework",
+    "rest_framework.authtoken",  # token clients of the API and its live streams
     "django_filters",
     "drf_spectacular",
     "pgtrigger",
@@ -47,6 +48,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -101,6 +101,7 @@ class TaskExecutionFilter(django_filters.FilterSet):
 
     module = ParsedFilter(parse=parse_text, help_text="Exact module, e.g. myapp.")
     task_name = ParsedFilter(parse=parse_text, help_text="Exact dotted task name.")
+    task_id = ParsedFilter(parse=parse_text, help_text="Exact Celery task id.")
     status = StatusFilter(
         choices=TaskStatus.choices,
         help_text="One or more statuses (any of them): repeat the parameter "
@@ -156,6 +157,7 @@ class TaskExecutionFilter(django_filters.FilterSet):
         filters = ExecutionFilters(
             module=data.get("module"),
             task_name=data.get("task_name"),
+            task_id=data.get("task_id"),
             statuses=tuple(data.get("status") or ()),
             created_by_id=data.get("created_by"),
             search=data.get("search"),

@@ -11,6 +11,8 @@ from rest_framework.routers import SimpleRouter
 from agentcore_task.api.actions import ActionListView
 from agentcore_task.api.config import RuntimeConfigView
 from agentcore_task.api.locks import LockReleaseView, LocksView
+from agentcore_task.api.progress import CeleryProgressView
+from agentcore_task.api.stream import ExecutionStreamViewSet
 from agentcore_task.api.views import TaskExecutionViewSet
 
 app_name = "agentcore_task"
@@ -18,7 +20,23 @@ app_name = "agentcore_task"
 router = SimpleRouter()
 router.register("executions", TaskExecutionViewSet, basename="execution")
 
+# The streams come before the router's routes: its detail route would take "stream" for an id.
+live_urls = [
+    path(
+        "executions/stream/",
+        ExecutionStreamViewSet.as_view({"get": "list_stream"}),
+        name="execution-stream",
+    ),
+    path(
+        "executions/<str:pk>/stream/",
+        ExecutionStreamViewSet.as_view({"get": "detail_stream"}),
+        name="execution-detail-stream",
+    ),
+    path("progress/<str:task_id>/", CeleryProgressView.as_view(), name="celery-progress"),
+]
+
 urlpatterns = [
+    *live_urls,
     *router.urls,
     path("config/", RuntimeConfigView.as_view(), name="config"),
     path("locks/", LocksView.as_view(), name="locks"),

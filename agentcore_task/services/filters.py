@@ -46,6 +46,7 @@ MAX_JSON_DEPTH = 100
 FILTER_NAMES = (
     "module",
     "task_name",
+    "task_id",
     "status",
     "created_by",
     "start_date",
@@ -62,8 +63,9 @@ FILTER_NAMES = (
 def parse_filters(**values: Any) -> ExecutionFilters:
     """Check and convert the list's filters, given as Python values or as the API's strings.
 
-    Names: ``module``, ``task_name``, ``status`` (one status, a comma-separated string or a
-    collection: any of them matches), ``created_by`` (a user, a user id or its digits),
+    Names: ``module``, ``task_name``, ``task_id`` (exact), ``status`` (one status, a
+    comma-separated string or a collection: any of them matches), ``created_by`` (a user, a
+    user id or its digits),
     ``start_date`` / ``end_date`` (a date, a datetime or their ISO text; a bare date covers
     the whole day in TIME_ZONE, both ends inclusive), ``search``, ``metadata`` /
     ``task_kwargs`` (a JSON object), ``task_args`` (a JSON array), ``result`` (any JSON
@@ -93,6 +95,7 @@ def parse_filters(**values: Any) -> ExecutionFilters:
 
     parsed["module"] = take("module", parse_text)
     parsed["task_name"] = take("task_name", parse_text)
+    parsed["task_id"] = take("task_id", parse_text)
     parsed["statuses"] = take("status", parse_statuses) or ()
     parsed["created_by_id"] = take("created_by", parse_user_id)
     parsed["start_date"] = take("start_date", parse_date_or_datetime)

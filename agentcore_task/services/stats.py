@@ -29,8 +29,9 @@ from agentcore_task.services.stats_window import (
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-# The filters of the REST list that make sense for counts (ordering does not).
-FILTERS = tuple(name for name in FILTER_NAMES if name != "ordering")
+# The filters of the REST list that make sense for counts (ordering does not, nor does one
+# exact task id).
+FILTERS = tuple(name for name in FILTER_NAMES if name not in ("ordering", "task_id"))
 # Granularity → how many buckets the default window has when no start_date is given.
 DEFAULT_BUCKETS = {"hour": 24, "day": 30, "week": 12, "month": 12}
 MAX_BUCKETS = 1000

@@ -30,6 +30,7 @@ class TaskTracker:
     sync_all_unfinished_executions = staticmethod(celery_sync.sync_all_unfinished_executions)
     update_task_status = staticmethod(writes.update_task_status)
     update_progress = staticmethod(writes.update_progress)
+    flush_progress = staticmethod(writes.flush_progress)
     append_metadata = staticmethod(writes.append_metadata)
 
     @staticmethod

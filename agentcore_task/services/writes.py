@@ -15,6 +15,7 @@ from agentcore_task.db import fetch_execution
 from agentcore_task.jsonsafe import REDACTED, mask_credentials, truncate_text
 from agentcore_task.services import arguments, running_task
 from agentcore_task.services.recording import guarded, json_param, patch_param
+from agentcore_task.services.throttle import throttle
 from agentcore_task.status import TaskStatus
 
 if TYPE_CHECKING:
@@ -109,8 +110,9 @@ def update_task_status(
         "result": json_param(result) if result is not None else None,
         "error": _stored_text(error_text, max_chars),
         "traceback": _stored_text(traceback_text, max_chars),
-        "metadata": patch_param(patch),
     }
+    held = throttle.release(task_id)  # progress held back by PROGRESS_MIN_INTERVAL goes first
+    params["metadata"] = patch_param({**held, **patch} if held else patch)
     return _write(f"set status {params['status']}", task_id, "update_status", params)
 
 
@@ -125,6 +127,11 @@ def update_progress(
 
     Writes ``progress_percent``, ``progress_message`` and ``progress_step`` — only those
     given — so a front-end can show "Step X: message (Y%)". The status is not touched.
+
+    With ``AGENTCORE_TASK_PROGRESS_MIN_INTERVAL`` set, a call less than that many seconds
+    after this process last wrote this execution's progress is held back and returns None;
+    the held keys are written by the next call after the interval, the next status write,
+    or :func:`flush_progress` at the end of the task.
 
     Raises:
         ValueError: ``percent`` is not an int from 0 to 100.
@@ -141,7 +148,26 @@ def update_progress(
             patch[key] = value
     if not patch:
         raise ValueError("update_progress needs percent, message, step or an extra key")
+    interval = conf.progress_min_interval()
+    if interval > 0:
+        admitted = throttle.admit(task_id, patch, interval)
+        if admitted is None:
+            return None
+        patch = admitted
     params = {"task_id": task_id, "metadata": patch_param(patch)}
+    return _write("record progress", task_id, "merge_metadata", params)
+
+
+def flush_progress(task_id: str) -> TaskExecution | None:
+    """Write the progress ``update_progress`` held back for ``task_id``, if any.
+
+    Auto-tracking calls it when a task ends; a task recorded by hand that ends without a
+    status write can call it itself. Returns None when nothing was held.
+    """
+    held = throttle.release(arguments.require_task_id(task_id))
+    if not held:
+        return None
+    params = {"task_id": task_id, "metadata": patch_param(held)}
     return _write("record progress", task_id, "merge_metadata", params)
 
 

@@ -111,10 +111,10 @@ def test_service_commands_name_modules_that_exist(config: dict[str, Any]) -> Non
     commands = {name: services[name]["command"] for name in APP_SERVICES}
 
     assert commands["setup"] == ["python", "-m", "demo.setup"]
-    assert commands["web"][:2] == ["gunicorn", "demo.wsgi:application"]
+    assert commands["web"][:2] == ["uvicorn", "demo.asgi:application"]  # ASGI: streams push
     assert commands["worker"][:4] == ["celery", "-A", "demo", "worker"]
     assert commands["beat"][:4] == ["celery", "-A", "demo", "beat"]
-    for module in ("demo.setup", "demo.wsgi", "demo.celery", "demo.tasks"):
+    for module in ("demo.setup", "demo.asgi", "demo.celery", "demo.tasks"):
         assert importlib.util.find_spec(module) is not None, module
     assert services["web"]["ports"][0]["target"] == 8000
 
@@ -123,7 +123,7 @@ def test_dockerfile_installs_what_the_commands_need() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
 
     for requirement in (
-        "gunicorn",
+        "uvicorn",
         "redis",
         "drf-spectacular-sidecar",
         "psycopg[binary]",

@@ -22,6 +22,7 @@ DOCUMENTED_INDEXES = {
     "agentcore_task_by_module",  # module filter, newest first
     "agentcore_task_by_name",  # task name filter, newest first
     "agentcore_task_created",  # date ranges, unfiltered newest first, cleanup by age
+    "agentcore_task_updated",  # the live hub's poll of changed rows (updated_at > last seen)
     "agentcore_task_unfinished",  # periodic jobs (partial: unfinished rows only)
     "agentcore_task_retry_of",  # the retries of a row (partial: retries only)
     "agentcore_task_meta_gin",  # metadata @> …

@@ -4,8 +4,9 @@ Each subcommand is a thin shell over the service the periodic jobs and the API u
 command does exactly what they do: ``cleanup`` → ``cleanup_old_executions``,
 ``mark-timeouts`` → ``mark_timed_out_executions``, ``sync`` → ``TaskTracker``'s Celery sync,
 ``stats`` → ``get_task_stats``, ``revoke``/``retry`` → ``revoke_execution``/``retry_execution``,
-``locks``/``release-lock`` → the lock listing and forced release. Defaults come from the
-runtime configuration (database override, else settings, else the built-in default).
+``locks``/``release-lock`` → the lock listing and forced release, ``watch`` →
+``agentcore_task.management.watch`` (live progress). Defaults come from the runtime
+configuration (database override, else settings, else the built-in default).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agentcore_task import conf
-from agentcore_task.exceptions import ExecutionStateError, LockBackendError
+from agentcore_task.exceptions import ExecutionStateError, FilterError, LockBackendError
 from agentcore_task.management.tables import render_table
+from agentcore_task.management.watch import watch
 from agentcore_task.models import TaskExecution
 from agentcore_task.runtime_config import effective_retention_days, effective_timeout_minutes
 from agentcore_task.services.celery_sync import sync_all_unfinished_executions, sync_execution
+from agentcore_task.services.filters import parse_filters
 from agentcore_task.services.locks import list_locks, release_lock
 from agentcore_task.services.maintenance import (
     cleanup_old_executions,
@@ -63,6 +66,7 @@ class Command(BaseCommand):
         self._add_sync(subcommands)
         self._add_stats(subcommands)
         self._add_operate(subcommands)
+        self._add_watch(subcommands)
 
     def handle(self, *args: Any, **options: Any) -> None:
         handlers = {
@@ -74,6 +78,7 @@ class Command(BaseCommand):
             "retry": self._retry,
             "locks": self._locks,
             "release-lock": self._release_lock,
+            "watch": self._watch,
         }
         handlers[options["subcommand"]](options)
 
@@ -387,3 +392,58 @@ class Command(BaseCommand):
     @staticmethod
     def _counts(counts: Any) -> list[int]:
         return [counts["total"], *(counts[status] for status in STATUS_COLUMNS)]
+
+    # --- watch --------------------------------------------------------------------------------
+
+    WATCH_FILTERS = ("module", "task_name", "status", "created_by", "start_date", "end_date",
+                     "search", "metadata")  # fmt: skip
+
+    def _add_watch(self, subcommands: Any) -> None:
+        parser = subcommands.add_parser(
+            "watch",
+            help="show executions' progress live until Ctrl-C (or until they finish)",
+            description="Show each change of the matching executions as it happens: the "
+            "unfinished ones first, then every change (the doorbell and the poll of changed "
+            "rows). A progress bar per running execution on a terminal with rich installed, "
+            "one line per change otherwise, or one JSON object per line with --json.",
+        )
+        parser.add_argument("--task-id", help="watch this one execution (by Celery task id)")
+        for name in self.WATCH_FILTERS:
+            parser.add_argument(
+                f"--{name.replace('_', '-')}", dest=name, metavar=name.upper(),
+                action="append" if name == "status" else "store",
+                help="repeatable; any of them" if name == "status" else "as the list's filter",
+            )  # fmt: skip
+        parser.add_argument("--json", action="store_true", help="one JSON object per change")
+        parser.add_argument(
+            "--exit-on-finish",
+            action="store_true",
+            help="stop when the watched executions have finished; exit status 1 if one ended "
+            "FAILURE or REVOKED",
+        )
+
+    def _watch(self, options: dict[str, Any]) -> None:
+        names = (*self.WATCH_FILTERS, "task_id")
+        values = {name: options[name] for name in names if options[name]}
+        try:
+            filters = parse_filters(**values)
+        except FilterError as error:
+            raise CommandError(
+                "; ".join(
+                    f"--{name.replace('_', '-')}: {' '.join(messages)}"
+                    for name, messages in error.errors.items()
+                )
+            ) from None
+        try:
+            status = watch(
+                filters,
+                as_json=options["json"],
+                exit_on_finish=options["exit_on_finish"],
+                # The stream itself, not Django's wrapper, which ends every write with a
+                # newline (rich writes a line in pieces).
+                out=self.stdout._out,  # type: ignore[arg-type]
+            )
+        except KeyboardInterrupt:
+            return
+        if status:
+            raise CommandError("a watched execution ended FAILURE or REVOKED", returncode=status)
