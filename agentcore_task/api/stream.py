@@ -205,13 +205,18 @@ def _last_event_id(request: Request) -> str | None:
 
 
 # One event as OpenAPI 3.2 describes Server-Sent Events (and schemathesis checks them): its
-# ``data`` is the list item plus the progress keys, as JSON text.
+# ``data`` is the list item plus the progress keys, as JSON text. The schema is OpenAPI 3.0,
+# which has no ``contentMediaType``, so the description says what the text holds.
 EVENT_SCHEMA = {
     "type": "object",
     "properties": {
         "event": {"type": "string", "enum": ["execution", "reset"]},
         "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "data": {"type": "string", "contentMediaType": "application/json"},
+        "data": {
+            "type": "string",
+            "description": "JSON text: the list item plus progress_percent, progress_message "
+            "and progress_step.",
+        },
         "retry": {"type": "integer"},
     },
 }

@@ -68,8 +68,12 @@ def _stored(server: EmbeddedRedis, lock_name: str) -> bytes | None:
 
 def _acquire_while_stalled(server: EmbeddedRedis, name: str, resume_after: float) -> bool:
     """Freeze Redis, acquire, resume Redis ``resume_after`` seconds into the call."""
-    # Warm the connection pool, so the SET is written to an open socket and buffered there.
-    assert is_task_locked(unique_name(), backend="cache") is False
+    # Warm the connection pool, so the acquire is written to an open socket and buffered
+    # there, and the server's script cache: a first acquire on a fresh server would be an
+    # EVALSHA that Redis answers NOSCRIPT when it resumes, so it would never take the key.
+    warm = unique_name()
+    assert acquire_task_lock(warm, 60, backend="cache")
+    assert release_task_lock(warm, backend="cache")
     os.kill(_pid(server), signal.SIGSTOP)
     threading.Timer(resume_after, os.kill, (_pid(server), signal.SIGCONT)).start()
     started = time.monotonic()
