@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentcore_task.sql import query
+
 ORIGINAL_APP_LABEL = "agentcore_task_tracker"
 EXECUTION_TABLE = "agentcore_task_execution"
 ORIGINAL_CONFIG_TABLE = "agentcore_task_config"
@@ -42,7 +44,7 @@ class OriginalSchemaError(RuntimeError):
 
 def table_exists(cursor: Any, table: str) -> bool:
     """Return whether ``table`` exists in the current search path."""
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+    cursor.execute(query("adoption_table_exists"), {"table": table})
     return bool(cursor.fetchone()[0])
 
 
@@ -50,7 +52,7 @@ def original_migrations(cursor: Any) -> set[str]:
     """Return the names of the original's applied migrations (empty on other databases)."""
     if not table_exists(cursor, "django_migrations"):
         return set()
-    cursor.execute("SELECT name FROM django_migrations WHERE app = %s", [ORIGINAL_APP_LABEL])
+    cursor.execute(query("adoption_original_migrations"), {"app": ORIGINAL_APP_LABEL})
     return {row[0] for row in cursor.fetchall()}
 
 
@@ -72,11 +74,7 @@ def is_original_database(cursor: Any) -> bool:
             "it. Rename or drop the table, or upgrade the original app first "
             "(docs/upgrading.md)."
         )
-    cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = %s",
-        [EXECUTION_TABLE],
-    )
+    cursor.execute(query("adoption_original_columns"), {"table": EXECUTION_TABLE})
     columns = dict(cursor.fetchall())
     if columns != ORIGINAL_COLUMNS:
         missing = sorted(set(ORIGINAL_COLUMNS) - set(columns))
