@@ -61,11 +61,22 @@ def is_original_database(cursor: Any) -> bool:
 
     Raises:
         OriginalSchemaError: the table exists but no known history explains it, or it has
-            columns the original never had (nothing is guessed or changed then).
+            columns the original never had, or the original stopped before its rename (its
+            rows elsewhere): nothing is guessed or changed then.
     """
-    if not table_exists(cursor, EXECUTION_TABLE):
-        return False
     applied = original_migrations(cursor)
+    if not table_exists(cursor, EXECUTION_TABLE):
+        if applied and ORIGINAL_RENAME_MIGRATION not in applied:
+            # Its rows are still under the table name of its 0001: a fresh table beside them
+            # would look like an upgrade that lost every row.
+            raise OriginalSchemaError(
+                f"django_migrations shows the original agentcore-task's {sorted(applied)} but "
+                f"not {ORIGINAL_RENAME_MIGRATION}, so its rows are still in the table its "
+                f"0001_initial made, not in {EXECUTION_TABLE}. With the original app still "
+                f"installed, run: python manage.py migrate {ORIGINAL_APP_LABEL}; then switch to "
+                "agentcore_task and run migrate again (docs/upgrading.md)."
+            )
+        return False
     if ORIGINAL_RENAME_MIGRATION not in applied:
         raise OriginalSchemaError(
             f"table {EXECUTION_TABLE} already exists, but django_migrations has no "
