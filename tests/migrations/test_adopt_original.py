@@ -431,3 +431,26 @@ def test_an_original_partly_migrated_after_its_rename_is_adopted(
     assert [row[:5] for row in fetch(url, ROWS)] == [row[:5] for row in rows]
     config = "SELECT retention_days, cleanup_crontab FROM agentcore_task_runtime_config"
     assert fetch(url, config) == carried
+
+
+# A row as the original could write it: arguments NULL (its columns allowed that, ours do not).
+NULL_ARGUMENTS_SQL = """
+INSERT INTO agentcore_task_execution (id, task_id, task_name, module, status, created_at,
+    task_args, task_kwargs, metadata)
+VALUES (7, 'null-args', 'shop.tasks.x', 'shop', 'PENDING', now(), NULL, NULL, '{}');
+"""
+
+
+def test_null_arguments_become_empty_json_and_a_second_migrate_changes_nothing(
+    original_database,
+):
+    url = original_database(NULL_ARGUMENTS_SQL)
+
+    manage(url, "migrate", "-v0")
+    shape = _table_shape(url)
+    again = manage(url, "migrate")
+
+    arguments = "SELECT task_args, task_kwargs FROM agentcore_task_execution WHERE id = 7"
+    assert fetch(url, arguments) == [([], {})]
+    assert "No migrations to apply." in again.stdout
+    assert _table_shape(url) == shape
