@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from agentcore_task.dashboard import live, operate, present, rows
 from agentcore_task.dashboard.overview import DEFAULT_WINDOW, RUNNING_LIMIT, WINDOWS, overview
@@ -69,7 +69,7 @@ def _live_query(scope: dict[str, str], values: dict[str, Any], size: int = PAGE_
     return query_string(values, mine=False)
 
 
-@require_GET
+@require_safe
 @login_required
 def overview_page(request: HttpRequest) -> HttpResponse:
     """Counts by status over a window, throughput and failures over time, what runs now."""
@@ -90,7 +90,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATES + "overview.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 def executions_page(request: HttpRequest) -> HttpResponse:
     """The executions the user may see, filtered as the API's list is, newest first."""
@@ -145,7 +145,7 @@ def _api_values(values: dict[str, Any]) -> dict[str, Any]:
     return api_values
 
 
-@require_GET
+@require_safe
 @login_required
 def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything recorded about one execution the user may see; a 404 page otherwise."""
