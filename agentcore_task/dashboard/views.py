@@ -7,6 +7,7 @@ API would refuse that user. Anonymous visitors go to the host's ``LOGIN_URL``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,8 @@ from agentcore_task.querysets import sees_everything
 from agentcore_task.status import TaskStatus
 
 TEMPLATES = "agentcore_task/dashboard/"
+BARE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""What a date input holds (``YYYY-MM-DD``)."""
 DETAIL_BASE = "agentcore_task_dashboard:executions"
 
 
@@ -43,12 +46,24 @@ def _common(request: HttpRequest, page: str) -> dict[str, Any]:
     return {"page": page, "blank_row": present.BLANK, "detail_base": reverse(DETAIL_BASE)}
 
 
+def _input_type(kind: str, value: str) -> str:
+    """Return the input's type: a date picker, unless the value is more than a date.
+
+    The list takes datetimes too (``2026-11-28T14:30:00``); a date input would blank such a
+    value, so the form would show no filter while the table applies it, and drop it on the
+    next submit.
+    """
+    if kind == "date" and value and not BARE_DATE.fullmatch(value):
+        return "text"
+    return kind
+
+
 def _form_fields(values: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "label": label,
-            "kind": kind,
+            "kind": _input_type(kind, values.get(name, "")),
             "hint": hint,
             "value": values.get(name, ""),
             "errors": errors.get(name, []),

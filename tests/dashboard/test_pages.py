@@ -269,3 +269,28 @@ def test_stream_urls_and_operator_buttons_appear_once_the_api_serves_them(
     assert f'action="/api/v1/tasks/executions/{row.pk}/revoke/"' in detail
     assert f'action="/api/v1/tasks/executions/{row.pk}/retry/"' in detail
     assert "terminate" not in detail.lower()  # not served by the stand-in API
+
+
+def test_every_scrollable_block_of_the_detail_is_keyboard_reachable(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    # Long errors, tracebacks and JSON scroll inside their box: a keyboard user needs focus
+    # there to scroll them (axe's scrollable-region-focusable, a serious violation).
+    row = make_execution(created_by=alice)
+    update_task_status(row.task_id, "STARTED")
+    update_task_status(row.task_id, "FAILURE", error="E\n" * 200, traceback="T\n" * 200)
+    page = login(alice).get(f"/tasks/executions/{row.pk}/").content.decode()
+    blocks = re.findall(r"<pre [^>]*>", page)
+    assert len(blocks) == 6
+    assert all('tabindex="0"' in block for block in blocks), blocks
+
+
+def test_a_date_filter_given_as_a_datetime_stays_in_its_field(
+    login: Any, alice: Any, db: None
+) -> None:
+    # A date input cannot hold a time: the browser would blank the field (and drop the filter
+    # on the next submit) while the table is still filtered by it.
+    page = login(alice).get("/tasks/executions/?start_date=2026-11-28T14:30:00&end_date=2026-11-29")
+    html = page.content.decode()
+    assert re.search(r'name="start_date" type="text" value="2026-11-28T14:30:00"', html)
+    assert re.search(r'name="end_date" type="date" value="2026-11-29"', html)
