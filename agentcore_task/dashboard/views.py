@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from agentcore_task.dashboard import live, operate, present, rows
 from agentcore_task.dashboard.overview import DEFAULT_WINDOW, RUNNING_LIMIT, WINDOWS, overview
 from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
-from agentcore_task.querysets import sees_everything
+from agentcore_task.querysets import VIEW_ALL_PERMISSION, sees_everything
 from agentcore_task.status import TaskStatus
 
 TEMPLATES = "agentcore_task/dashboard/"
@@ -110,6 +110,9 @@ def overview_page(request: HttpRequest) -> HttpResponse:
 def executions_page(request: HttpRequest) -> HttpResponse:
     """The executions the user may see, filtered as the API's list is, newest first."""
     asked = read_query(request.GET)
+    refused = _others_rows_refused(request.user, asked.filters.created_by_id)
+    if refused:
+        asked.errors["created_by"] = [refused]
     visible = rows.visible(request.user)
     if asked.mine:
         visible = visible.owned_by(request.user)
@@ -117,12 +120,8 @@ def executions_page(request: HttpRequest) -> HttpResponse:
     if not asked.errors:
         matching = visible.matching(asked.filters).list_columns()
         page = page_of(matching, asked.after)
-    # Live rows only where the API answers this user the same rows (asking it for another
-    # user's rows without the right is a 403, and the page shows none of them anyway).
-    created_by = asked.filters.created_by_id
     api = live.api_list_url()
-    consistent = created_by in (None, request.user.pk) or sees_everything(request.user)
-    live_rows = consistent and not asked.errors
+    live_rows = not asked.errors
     api_values = _api_values(asked.values)
     if page and page.rows and asked.after is not None:
         # An older page follows its own rows: the API's newest ones up to this page's first.
@@ -150,7 +149,23 @@ def executions_page(request: HttpRequest) -> HttpResponse:
         "live_query": _live_query(_api_scope(request, asked.mine), api_values),
     }
     return render(
-        request, TEMPLATES + "executions.html", context, status=400 if asked.errors else 200
+        request,
+        TEMPLATES + "executions.html",
+        context,
+        status=403 if refused else 400 if asked.errors else 200,
+    )
+
+
+def _others_rows_refused(user: Any, created_by: int | None) -> str | None:
+    """Return why ``created_by`` is refused to ``user``, as the API's 403 does, or None.
+
+    Answering with an empty table would tell the reader that user has no executions.
+    """
+    if created_by is None or created_by == user.pk or sees_everything(user):
+        return None
+    return (
+        "You may only list your own executions; another user's need staff status or the "
+        f"{VIEW_ALL_PERMISSION} permission."
     )
 
 

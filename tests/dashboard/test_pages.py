@@ -51,7 +51,7 @@ def test_each_user_sees_only_their_own_rows_on_every_page(
     assert hidden.status_code == 404
     assert b"tests.bob_only" not in hidden.content
     assert b"No such execution" in hidden.content
-    # Asking for bob's rows by filter shows none of them (the API would refuse with a 403).
+    # Asking for bob's rows by filter shows none of them (a 403, as from the API).
     assert _ids(client.get(f"/tasks/executions/?created_by={bob.pk}")) == set()
 
     client = login(staff)
@@ -294,3 +294,19 @@ def test_a_date_filter_given_as_a_datetime_stays_in_its_field(
     html = page.content.decode()
     assert re.search(r'name="start_date" type="text" value="2026-11-28T14:30:00"', html)
     assert re.search(r'name="end_date" type="date" value="2026-11-29"', html)
+
+
+def test_asking_for_another_users_rows_without_the_right_is_a_403_that_says_why(
+    login: Any, alice: Any, bob: Any, staff: Any, make_execution: Any
+) -> None:
+    # The API refuses created_by=<someone else> with a 403; an empty table would read as
+    # "bob has no executions", which the reader has no right to learn either way.
+    make_execution(created_by=bob)
+    response = login(alice).get(f"/tasks/executions/?created_by={bob.pk}")
+    assert response.status_code == 403
+    message = re.search(r'id="error-created_by">([^<]+)', response.content.decode())
+    assert message is not None
+    assert "your own" in message.group(1)
+    assert b"data-api=" not in response.content  # no live rows either
+    assert login(alice).get(f"/tasks/executions/?created_by={alice.pk}").status_code == 200
+    assert login(staff).get(f"/tasks/executions/?created_by={bob.pk}").status_code == 200
