@@ -10,12 +10,9 @@ and of the SQL that request ran, executed raw on the same connection, and prints
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from urllib.parse import urlencode
 
-from bench.common import setup_django
+from bench.common import percentiles, setup_django
 
 CASES = {
     "metadata containment": {"metadata": '{"tenant": 42}'},
@@ -26,16 +23,6 @@ CASES = {
     "module + status, cursor": {"module": "module_3", "status": "FAILURE", "cursor": ""},
     "no filter, cursor": {"cursor": ""},
 }
-
-
-def percentiles(function: Callable[[], object], repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def main() -> None:

@@ -45,3 +45,17 @@ def timed(function: Callable[[], object], repeat: int = 1) -> float:
         function()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def percentiles(function: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median and 95th-percentile wall time of ``repeat`` calls, in milliseconds.
+
+    The p95 shows what a page's slowest loads cost, which a median alone hides.
+    """
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]

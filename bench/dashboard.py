@@ -12,24 +12,12 @@ The table count stops at ``dashboard.table.COUNT_CAP``, so no page counts a mill
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from urllib.parse import urlencode
 
-from bench.common import setup_django
+from bench.common import percentiles, setup_django
 
 API = "/api/v1/tasks/executions/"
-
-
-def percentiles(function: Callable[[], object], repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def main() -> None:

@@ -10,10 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from agentcore_task.api.openapi import AutoSchema
-from agentcore_task.api.serializers import (
-    TaskExecutionDetailSerializer,
-    TaskExecutionListSerializer,
-)
 
 JSON_QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "metadata": {"type": "object", "additionalProperties": True},
@@ -26,16 +22,6 @@ INTEGER_PARAMETERS = frozenset({"id", "created_by"})
 
 class TaskExecutionSchema(AutoSchema):
     """AutoSchema with JSON-valued query parameters and integer ids."""
-
-    def _map_serializer(self, serializer: Any, direction: str, *args: Any, **kwargs: Any) -> Any:
-        schema = super()._map_serializer(serializer, direction, *args, **kwargs)
-        # A list item's metadata may be left out (include_metadata=false): not required.
-        is_list_item = isinstance(serializer, TaskExecutionListSerializer) and not isinstance(
-            serializer, TaskExecutionDetailSerializer
-        )
-        if is_list_item and "metadata" in schema.get("required", []):
-            schema["required"] = [name for name in schema["required"] if name != "metadata"]
-        return schema
 
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super()._get_parameters()

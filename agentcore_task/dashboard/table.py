@@ -35,6 +35,7 @@ TEXT_FIELDS = (
     "task_kwargs",
 )
 """The single-valued filters the form offers (``status`` may repeat)."""
+FORGED_CURSOR = "The page position in the link (after=…) is not one the dashboard made."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +86,9 @@ def decode_cursor(text: str) -> tuple[dt.datetime, int]:
         instant = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
         number = int(pk)
     except ValueError:
-        raise ValueError("This page link is not one the dashboard made.") from None
+        raise ValueError(FORGED_CURSOR) from None
     if number < 1:
-        raise ValueError("This page link is not one the dashboard made.")
+        raise ValueError(FORGED_CURSOR)
     return instant, number
 
 

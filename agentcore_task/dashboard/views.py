@@ -7,6 +7,7 @@ API would refuse that user. Anonymous visitors go to the host's ``LOGIN_URL``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,15 +15,17 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from agentcore_task.dashboard import live, operate, present, rows
 from agentcore_task.dashboard.overview import DEFAULT_WINDOW, RUNNING_LIMIT, WINDOWS, overview
 from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
-from agentcore_task.querysets import sees_everything
+from agentcore_task.querysets import VIEW_ALL_PERMISSION, sees_everything
 from agentcore_task.status import TaskStatus
 
 TEMPLATES = "agentcore_task/dashboard/"
+BARE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""What a date input holds (``YYYY-MM-DD``)."""
 DETAIL_BASE = "agentcore_task_dashboard:executions"
 
 
@@ -43,12 +46,24 @@ def _common(request: HttpRequest, page: str) -> dict[str, Any]:
     return {"page": page, "blank_row": present.BLANK, "detail_base": reverse(DETAIL_BASE)}
 
 
+def _input_type(kind: str, value: str) -> str:
+    """Return the input's type: a date picker, unless the value is more than a date.
+
+    The list takes datetimes too (``2026-11-28T14:30:00``); a date input would blank such a
+    value, so the form would show no filter while the table applies it, and drop it on the
+    next submit.
+    """
+    if kind == "date" and value and not BARE_DATE.fullmatch(value):
+        return "text"
+    return kind
+
+
 def _form_fields(values: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "label": label,
-            "kind": kind,
+            "kind": _input_type(kind, values.get(name, "")),
             "hint": hint,
             "value": values.get(name, ""),
             "errors": errors.get(name, []),
@@ -69,7 +84,7 @@ def _live_query(scope: dict[str, str], values: dict[str, Any], size: int = PAGE_
     return query_string(values, mine=False)
 
 
-@require_GET
+@require_safe
 @login_required
 def overview_page(request: HttpRequest) -> HttpResponse:
     """Counts by status over a window, throughput and failures over time, what runs now."""
@@ -90,11 +105,14 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATES + "overview.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 def executions_page(request: HttpRequest) -> HttpResponse:
     """The executions the user may see, filtered as the API's list is, newest first."""
     asked = read_query(request.GET)
+    refused = _others_rows_refused(request.user, asked.filters.created_by_id)
+    if refused:
+        asked.errors["created_by"] = [refused]
     visible = rows.visible(request.user)
     if asked.mine:
         visible = visible.owned_by(request.user)
@@ -102,12 +120,8 @@ def executions_page(request: HttpRequest) -> HttpResponse:
     if not asked.errors:
         matching = visible.matching(asked.filters).list_columns()
         page = page_of(matching, asked.after)
-    # Live rows only where the API answers this user the same rows (asking it for another
-    # user's rows without the right is a 403, and the page shows none of them anyway).
-    created_by = asked.filters.created_by_id
     api = live.api_list_url()
-    consistent = created_by in (None, request.user.pk) or sees_everything(request.user)
-    live_rows = consistent and not asked.errors
+    live_rows = not asked.errors
     api_values = _api_values(asked.values)
     if page and page.rows and asked.after is not None:
         # An older page follows its own rows: the API's newest ones up to this page's first.
@@ -135,7 +149,23 @@ def executions_page(request: HttpRequest) -> HttpResponse:
         "live_query": _live_query(_api_scope(request, asked.mine), api_values),
     }
     return render(
-        request, TEMPLATES + "executions.html", context, status=400 if asked.errors else 200
+        request,
+        TEMPLATES + "executions.html",
+        context,
+        status=403 if refused else 400 if asked.errors else 200,
+    )
+
+
+def _others_rows_refused(user: Any, created_by: int | None) -> str | None:
+    """Return why ``created_by`` is refused to ``user``, as the API's 403 does, or None.
+
+    Answering with an empty table would tell the reader that user has no executions.
+    """
+    if created_by is None or created_by == user.pk or sees_everything(user):
+        return None
+    return (
+        "You may only list your own executions; another user's need staff status or the "
+        f"{VIEW_ALL_PERMISSION} permission."
     )
 
 
@@ -145,7 +175,7 @@ def _api_values(values: dict[str, Any]) -> dict[str, Any]:
     return api_values
 
 
-@require_GET
+@require_safe
 @login_required
 def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything recorded about one execution the user may see; a 404 page otherwise."""

@@ -7,6 +7,11 @@ original's database it turns the existing table into the one ``CreateModel`` wou
 keeping every row: the original's indexes are replaced by ours, ``updated_at`` is added and
 back-filled, defaults, CHECK and the later migrations' trigger follow. Everything runs in the
 migration's transaction, so a refusal or a failure leaves the database as it was.
+
+The catalog reads and the row check are in ``sql/adoption.sql``. The DDL stays built here: it
+names constraints, indexes and sequences read from the catalog, which need
+``schema_editor.quote_name`` (a parameter cannot stand for an identifier), and it goes through
+``schema_editor.execute`` so ``sqlmigrate`` shows it.
 """
 
 from __future__ import annotations
@@ -20,21 +25,13 @@ from agentcore_task.schema.original import (
     OriginalSchemaError,
     is_original_database,
 )
+from agentcore_task.sql import query
 from agentcore_task.status import TaskStatus
 
 __all__ = ["CreateOrAdoptModel", "RowsBreakRules", "refuse_rows_breaking_rules"]
 
 # How many offending rows the error lists (the count covers them all).
 LISTED_ROWS = 20
-
-BREAKING_ROWS = """
-SELECT id, task_id, status, started_at, finished_at,
-       status <> ALL(%(statuses)s) AS bad_status,
-       finished_at < started_at AS bad_times
-FROM agentcore_task_execution
-WHERE status <> ALL(%(statuses)s) OR finished_at < started_at
-ORDER BY id
-"""
 
 
 class RowsBreakRules(OriginalSchemaError):
@@ -48,7 +45,7 @@ def refuse_rows_breaking_rules(cursor: Any) -> None:
     never fixed silently: which status or time is right is the owner's knowledge.
     """
     statuses = list(TaskStatus.values)
-    cursor.execute(BREAKING_ROWS, {"statuses": statuses})
+    cursor.execute(query("adoption_breaking_rows"), {"statuses": statuses})
     rows = cursor.fetchall()
     if not rows:
         return
@@ -110,18 +107,10 @@ def _quote(schema_editor: Any, name: str) -> str:
 def _drop_original_indexes(schema_editor: Any, cursor: Any, table: str) -> None:
     """Drop every constraint but the primary and foreign keys, and every other index."""
     quoted = _quote(schema_editor, table)
-    cursor.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass"
-        " AND contype NOT IN ('p', 'f') ORDER BY conname",
-        [table],
-    )
+    cursor.execute(query("adoption_other_constraints"), {"table": table})
     for (name,) in cursor.fetchall():
         schema_editor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {_quote(schema_editor, name)}")
-    cursor.execute(
-        "SELECT indexrelid::regclass::text FROM pg_index"
-        " WHERE indrelid = %s::regclass AND NOT indisprimary ORDER BY 1",
-        [table],
-    )
+    cursor.execute(query("adoption_other_indexes"), {"table": table})
     for (name,) in cursor.fetchall():
         schema_editor.execute(f"DROP INDEX {name}")
 
@@ -130,17 +119,14 @@ def _rename_to_fresh_names(schema_editor: Any, cursor: Any, model: Any) -> None:
     """Give the primary key, its sequence and the foreign key the names a fresh table has."""
     table = model._meta.db_table
     quoted = _quote(schema_editor, table)
-    cursor.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
-        [table],
-    )
+    cursor.execute(query("adoption_primary_key"), {"table": table})
     (primary_key,) = cursor.fetchone()
     if primary_key != f"{table}_pkey":
         schema_editor.execute(
             f"ALTER TABLE {quoted} RENAME CONSTRAINT {_quote(schema_editor, primary_key)}"
             f" TO {_quote(schema_editor, table + '_pkey')}"
         )
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    cursor.execute(query("adoption_id_sequence"), {"table": table})
     (sequence,) = cursor.fetchone()
     if sequence.split(".")[-1].strip('"') != f"{table}_id_seq":
         schema_editor.execute(
@@ -148,10 +134,7 @@ def _rename_to_fresh_names(schema_editor: Any, cursor: Any, model: Any) -> None:
         )
     field = model._meta.get_field("created_by")
     fresh = str(schema_editor._fk_constraint_name(model, field, "_fk_%(to_table)s_%(to_column)s"))
-    cursor.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
-        [table],
-    )
+    cursor.execute(query("adoption_foreign_keys"), {"table": table})
     for (name,) in cursor.fetchall():
         if name != fresh.strip('"'):
             schema_editor.execute(
@@ -204,12 +187,7 @@ def adopt_original_table(schema_editor: Any, model: Any) -> None:
             schema_editor.add_constraint(model, constraint)
         if model._meta.db_table_comment:
             schema_editor.alter_db_table_comment(model, None, model._meta.db_table_comment)
-        # The identity continues after the highest id, whatever wrote the rows.
-        schema_editor.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'),"
-            f" coalesce((SELECT max(id) FROM {_quote(schema_editor, table)}), 0) + 1, false)",
-            [table],
-        )
+        schema_editor.execute(query("adoption_continue_identity"))
 
 
 class CreateOrAdoptModel(migrations.CreateModel):

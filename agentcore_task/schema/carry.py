@@ -22,6 +22,7 @@ from agentcore_task.schema.original import (
     OriginalSchemaError,
     table_exists,
 )
+from agentcore_task.sql import query
 
 __all__ = ["carry_original_config", "move_original_permissions"]
 
@@ -34,15 +35,10 @@ CONFIG_KEYS = {
     "mark_timeout_crontab": str,
 }
 
-ORIGINAL_GLOBAL_ROWS = (
-    "SELECT key, value::text, updated_at FROM agentcore_task_config"
-    " WHERE scope = 'global' AND user_id IS NULL AND key = ANY(%s) ORDER BY key"
-)
-
 
 def _original_values(cursor: Any) -> tuple[dict[str, Any], Any]:
     """Return the original's global settings we know, and when the last one changed."""
-    cursor.execute(ORIGINAL_GLOBAL_ROWS, [list(CONFIG_KEYS)])
+    cursor.execute(query("adoption_original_global_config"), {"keys": list(CONFIG_KEYS)})
     values: dict[str, Any] = {}
     latest = None
     for key, text, updated_at in cursor.fetchall():
@@ -144,8 +140,5 @@ def move_original_permissions(apps: Any, schema_editor: Any) -> None:
             _merge_permission(apps, alias, permission, ours)
     with schema_editor.connection.cursor() as cursor:
         if table_exists(cursor, "django_admin_log"):
-            cursor.execute(
-                "UPDATE django_admin_log SET content_type_id = %s WHERE content_type_id = %s",
-                [new.pk, old.pk],
-            )
+            cursor.execute(query("adoption_move_admin_log"), {"new": new.pk, "old": old.pk})
     old.delete()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentcore_task.sql import query
+
 ORIGINAL_APP_LABEL = "agentcore_task_tracker"
 EXECUTION_TABLE = "agentcore_task_execution"
 ORIGINAL_CONFIG_TABLE = "agentcore_task_config"
@@ -42,7 +44,7 @@ class OriginalSchemaError(RuntimeError):
 
 def table_exists(cursor: Any, table: str) -> bool:
     """Return whether ``table`` exists in the current search path."""
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+    cursor.execute(query("adoption_table_exists"), {"table": table})
     return bool(cursor.fetchone()[0])
 
 
@@ -50,7 +52,7 @@ def original_migrations(cursor: Any) -> set[str]:
     """Return the names of the original's applied migrations (empty on other databases)."""
     if not table_exists(cursor, "django_migrations"):
         return set()
-    cursor.execute("SELECT name FROM django_migrations WHERE app = %s", [ORIGINAL_APP_LABEL])
+    cursor.execute(query("adoption_original_migrations"), {"app": ORIGINAL_APP_LABEL})
     return {row[0] for row in cursor.fetchall()}
 
 
@@ -59,11 +61,22 @@ def is_original_database(cursor: Any) -> bool:
 
     Raises:
         OriginalSchemaError: the table exists but no known history explains it, or it has
-            columns the original never had (nothing is guessed or changed then).
+            columns the original never had, or the original stopped before its rename (its
+            rows elsewhere): nothing is guessed or changed then.
     """
-    if not table_exists(cursor, EXECUTION_TABLE):
-        return False
     applied = original_migrations(cursor)
+    if not table_exists(cursor, EXECUTION_TABLE):
+        if applied and ORIGINAL_RENAME_MIGRATION not in applied:
+            # Its rows are still under the table name of its 0001: a fresh table beside them
+            # would look like an upgrade that lost every row.
+            raise OriginalSchemaError(
+                f"django_migrations shows the original agentcore-task's {sorted(applied)} but "
+                f"not {ORIGINAL_RENAME_MIGRATION}, so its rows are still in the table its "
+                f"0001_initial made, not in {EXECUTION_TABLE}. With the original app still "
+                f"installed, run: python manage.py migrate {ORIGINAL_APP_LABEL}; then switch to "
+                "agentcore_task and run migrate again (docs/upgrading.md)."
+            )
+        return False
     if ORIGINAL_RENAME_MIGRATION not in applied:
         raise OriginalSchemaError(
             f"table {EXECUTION_TABLE} already exists, but django_migrations has no "
@@ -72,11 +85,7 @@ def is_original_database(cursor: Any) -> bool:
             "it. Rename or drop the table, or upgrade the original app first "
             "(docs/upgrading.md)."
         )
-    cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = %s",
-        [EXECUTION_TABLE],
-    )
+    cursor.execute(query("adoption_original_columns"), {"table": EXECUTION_TABLE})
     columns = dict(cursor.fetchall())
     if columns != ORIGINAL_COLUMNS:
         missing = sorted(set(ORIGINAL_COLUMNS) - set(columns))

@@ -88,15 +88,53 @@ def test_include_metadata_false_wins_over_metadata_fields(client_for, alice, row
         ({"metadata_fields": " , "}, "metadata_fields"),
     ],
 )
-def test_a_malformed_control_is_a_400_naming_it_before_any_sync(
+def test_a_malformed_control_is_a_400_naming_it_everywhere_before_any_sync(
     client_for, alice, row, params, named
 ):
     client = client_for(alice)
     query = "&".join(f"{key}={value}" for key, value in params.items())
-
-    synced = client.post(f"{BASE}{row.pk}/sync/?{query}")
-    detail = client.get(f"{BASE}by-task-id/{row.task_id}/", params)
-
-    assert (synced.status_code, detail.status_code) == (400, 400)
-    assert named in synced.json() and named in detail.json()
+    for method, path, base in _calls(row):
+        if method == "post":
+            response = client.post(f"{path}?{query}")
+        else:
+            response = client.get(path, {**base, **params})
+        assert response.status_code == 400, (path, response.content)
+        assert named in response.json(), path
     assert client.get(f"{BASE}{row.pk}/").json()["status"] == "PENDING"  # not synced
+
+
+# Every operation whose response carries metadata, as the OpenAPI schema names it.
+METADATA_OPERATIONS = [
+    ("get", "/api/v1/tasks/executions/"),
+    ("get", "/api/v1/tasks/executions/my-tasks/"),
+    ("get", "/api/v1/tasks/executions/{id}/"),
+    ("get", "/api/v1/tasks/executions/by-task-id/{task_id}/"),
+    ("get", "/api/v1/tasks/executions/status/"),
+    ("post", "/api/v1/tasks/executions/{id}/sync/"),
+]
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.mark.parametrize(("method", "path"), METADATA_OPERATIONS)
+def test_openapi_describes_both_controls_on_every_metadata_response(openapi, method, path):
+    parameters = {
+        parameter["name"]: parameter
+        for parameter in openapi["paths"][path][method].get("parameters", [])
+        if parameter["in"] == "query"
+    }
+    assert "false" in parameters["include_metadata"]["schema"]["enum"]
+    assert "Comma-separated" in parameters["metadata_fields"]["description"]
+
+
+@pytest.mark.parametrize("component", ["TaskExecutionList", "TaskExecutionDetail"])
+def test_openapi_says_metadata_is_always_present_and_may_be_null(openapi, component):
+    """The key is there even with include_metadata=false (null): clients may rely on it."""
+    schema = openapi["components"]["schemas"][component]
+    assert "metadata" in schema["required"]
+    assert schema["properties"]["metadata"]["nullable"] is True

@@ -7,6 +7,7 @@ error (a CSP violation, a failed request, an exception) fails the test (tests/br
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import zoneinfo
@@ -312,3 +313,45 @@ def test_copy_buttons_and_keyboard_reach(
         )
     assert {"Skip to content", "Overview", "Executions", "status", "Apply filters"} <= reached
     assert f"#{rows['done'].pk}" in reached  # the rows' links too
+
+
+MARKUP = '<img src="x" data-injected onerror="window.injected = 1"><b data-injected>bold</b>'
+"""User data that a page interpolating it as HTML would turn into elements (and a handler)."""
+
+
+def test_user_data_with_markup_in_it_is_shown_as_text_on_every_page(
+    open_page: Callable[..., Any], people: dict[str, Any], make_execution: Callable[..., Any]
+) -> None:
+    # Task names, modules, messages, errors, tracebacks and JSON come from task code and its
+    # callers: whatever they hold, the pages and the live rows show it as text. The strict
+    # CSP would block an injected handler anyway, so the test looks for injected elements.
+    row = make_execution(
+        created_by=people["alice"],
+        task_name=f"tests.{MARKUP}",
+        module=MARKUP,
+        task_kwargs={MARKUP: MARKUP},
+        metadata={"note": MARKUP},
+    )
+    update_task_status(row.task_id, "STARTED")
+    update_progress(row.task_id, 30, MARKUP)
+    page = open_page(people["alice"], path="/tasks/executions/")
+    live = make_execution(created_by=people["alice"], task_name=f"tests.live.{MARKUP}")
+    update_task_status(live.task_id, "STARTED")
+    update_progress(live.task_id, 10, MARKUP)
+    live_row = page.locator(f'tr[data-execution-id="{live.pk}"]')
+    live_row.locator("[data-field=progress_message]", has_text="onerror").wait_for()
+    assert live_row.locator("[data-field=task_name]").inner_text() == f"tests.live.{MARKUP}"
+    assert page.locator("[data-injected]").count() == 0
+
+    detail = open_page(people["alice"], path=f"/tasks/executions/{row.pk}/")
+    update_task_status(row.task_id, "FAILURE", error=MARKUP, traceback=f"Traceback\n{MARKUP}")
+    detail.locator(".headline [data-field=status]", has_text="FAILURE").wait_for()
+    detail.reload()
+    for view in (detail, open_page(people["alice"], path="/tasks/")):
+        assert view.locator("[data-injected]").count() == 0
+        assert view.evaluate("window.injected") is None
+    assert detail.locator("h1 .task-name").inner_text() == f"tests.{MARKUP}"
+    assert MARKUP in detail.locator("#field-traceback").inner_text()
+    assert MARKUP in detail.locator("#field-error").inner_text()
+    assert f'"note": {json.dumps(MARKUP)}' in detail.locator("#field-metadata").inner_text()
+    assert MARKUP in detail.locator(".headline [data-field=progress_message]").inner_text()

@@ -51,7 +51,7 @@ def test_each_user_sees_only_their_own_rows_on_every_page(
     assert hidden.status_code == 404
     assert b"tests.bob_only" not in hidden.content
     assert b"No such execution" in hidden.content
-    # Asking for bob's rows by filter shows none of them (the API would refuse with a 403).
+    # Asking for bob's rows by filter shows none of them (a 403, as from the API).
     assert _ids(client.get(f"/tasks/executions/?created_by={bob.pk}")) == set()
 
     client = login(staff)
@@ -128,9 +128,24 @@ def test_a_bad_filter_is_a_400_naming_the_field(
     response = login(alice).get(f"/tasks/executions/?{query}")
     assert response.status_code == 400
     page = response.content.decode()
-    assert 'class="error"' in page
-    if name not in ("status", "after"):
-        assert f'id="error-{name}"' in page
+    message = re.search(rf'<[^>]+ id="error-{name}"[^>]*>([^<]+)', page)
+    assert message is not None, f"no error shown for {name}"
+    assert message.group(1).strip()
+
+
+def test_a_bad_page_link_names_its_parameter(login: Any, alice: Any) -> None:
+    page = login(alice).get("/tasks/executions/?after=forged").content.decode()
+    assert "after=" in page  # the reader can tell which part of the URL is wrong
+
+
+@pytest.mark.parametrize("path", ["/tasks/", "/tasks/executions/", "DETAIL"])
+def test_pages_answer_head_requests(login: Any, alice: Any, make_execution: Any, path: str) -> None:
+    # Monitors and link checkers send HEAD; require_GET would refuse it with a 405.
+    if path == "DETAIL":
+        path = f"/tasks/executions/{make_execution(created_by=alice).pk}/"
+    client = login(alice)
+    assert client.head(path).status_code == 200
+    assert client.post(path).status_code == 405
 
 
 def test_keyset_pages_cover_every_row_once(
@@ -254,3 +269,44 @@ def test_stream_urls_and_operator_buttons_appear_once_the_api_serves_them(
     assert f'action="/api/v1/tasks/executions/{row.pk}/revoke/"' in detail
     assert f'action="/api/v1/tasks/executions/{row.pk}/retry/"' in detail
     assert "terminate" not in detail.lower()  # not served by the stand-in API
+
+
+def test_every_scrollable_block_of_the_detail_is_keyboard_reachable(
+    login: Any, alice: Any, make_execution: Any
+) -> None:
+    # Long errors, tracebacks and JSON scroll inside their box: a keyboard user needs focus
+    # there to scroll them (axe's scrollable-region-focusable, a serious violation).
+    row = make_execution(created_by=alice)
+    update_task_status(row.task_id, "STARTED")
+    update_task_status(row.task_id, "FAILURE", error="E\n" * 200, traceback="T\n" * 200)
+    page = login(alice).get(f"/tasks/executions/{row.pk}/").content.decode()
+    blocks = re.findall(r"<pre [^>]*>", page)
+    assert len(blocks) == 6
+    assert all('tabindex="0"' in block for block in blocks), blocks
+
+
+def test_a_date_filter_given_as_a_datetime_stays_in_its_field(
+    login: Any, alice: Any, db: None
+) -> None:
+    # A date input cannot hold a time: the browser would blank the field (and drop the filter
+    # on the next submit) while the table is still filtered by it.
+    page = login(alice).get("/tasks/executions/?start_date=2026-11-28T14:30:00&end_date=2026-11-29")
+    html = page.content.decode()
+    assert re.search(r'name="start_date" type="text" value="2026-11-28T14:30:00"', html)
+    assert re.search(r'name="end_date" type="date" value="2026-11-29"', html)
+
+
+def test_asking_for_another_users_rows_without_the_right_is_a_403_that_says_why(
+    login: Any, alice: Any, bob: Any, staff: Any, make_execution: Any
+) -> None:
+    # The API refuses created_by=<someone else> with a 403; an empty table would read as
+    # "bob has no executions", which the reader has no right to learn either way.
+    make_execution(created_by=bob)
+    response = login(alice).get(f"/tasks/executions/?created_by={bob.pk}")
+    assert response.status_code == 403
+    message = re.search(r'id="error-created_by">([^<]+)', response.content.decode())
+    assert message is not None
+    assert "your own" in message.group(1)
+    assert b"data-api=" not in response.content  # no live rows either
+    assert login(alice).get(f"/tasks/executions/?created_by={alice.pk}").status_code == 200
+    assert login(staff).get(f"/tasks/executions/?created_by={bob.pk}").status_code == 200

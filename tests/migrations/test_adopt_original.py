@@ -379,3 +379,78 @@ def test_grants_merge_into_our_permissions_when_ours_already_exist(original_data
         ("agentcore_task", "change_taskexecution"),
         ("agentcore_task", "view_taskexecution"),
     ]
+
+
+# The original stopped after its 0001: its rows under 0001's table name, no config table.
+ONLY_0001_SQL = """
+ALTER TABLE agentcore_task_execution RENAME TO agentcore_task_tracker_taskexecution;
+DROP TABLE agentcore_task_config;
+DELETE FROM django_migrations WHERE app = 'agentcore_task_tracker' AND name <> '0001_initial';
+"""
+
+
+def test_an_original_stopped_before_its_rename_is_refused_not_shadowed(original_database):
+    url = original_database(ONLY_0001_SQL)
+
+    result = manage(url, "migrate", "-v0", check=False)
+
+    assert result.returncode != 0
+    assert "not 0002_rename_execution_table" in result.stderr
+    assert "python manage.py migrate agentcore_task_tracker" in result.stderr
+    assert fetch(url, "SELECT to_regclass('agentcore_task_execution')") == [(None,)]
+    assert fetch(url, "SELECT count(*) FROM agentcore_task_tracker_taskexecution") == [(6,)]
+
+
+@pytest.mark.parametrize(
+    ("partial_sql", "carried"),
+    [
+        # 0001-0002: the table renamed, no agentcore_task_config yet.
+        (
+            "DROP TABLE agentcore_task_config; DELETE FROM django_migrations"
+            " WHERE app = 'agentcore_task_tracker' AND name NOT IN"
+            " ('0001_initial', '0002_rename_execution_table')",
+            [],
+        ),
+        # 0003 without 0004 (which only renames the config table's indexes).
+        (
+            "DELETE FROM django_migrations WHERE app = 'agentcore_task_tracker'"
+            " AND name LIKE '0004%%'",
+            [(7, "0 3 * * *")],
+        ),
+    ],
+    ids=["0001-0002", "0003-without-0004"],
+)
+def test_an_original_partly_migrated_after_its_rename_is_adopted(
+    original_database, partial_sql, carried
+):
+    url = original_database(partial_sql.replace("%%", "%"))
+    rows = fetch(url, ROWS)
+
+    manage(url, "migrate", "-v0")
+
+    assert [row[:5] for row in fetch(url, ROWS)] == [row[:5] for row in rows]
+    config = "SELECT retention_days, cleanup_crontab FROM agentcore_task_runtime_config"
+    assert fetch(url, config) == carried
+
+
+# A row as the original could write it: arguments NULL (its columns allowed that, ours do not).
+NULL_ARGUMENTS_SQL = """
+INSERT INTO agentcore_task_execution (id, task_id, task_name, module, status, created_at,
+    task_args, task_kwargs, metadata)
+VALUES (7, 'null-args', 'shop.tasks.x', 'shop', 'PENDING', now(), NULL, NULL, '{}');
+"""
+
+
+def test_null_arguments_become_empty_json_and_a_second_migrate_changes_nothing(
+    original_database,
+):
+    url = original_database(NULL_ARGUMENTS_SQL)
+
+    manage(url, "migrate", "-v0")
+    shape = _table_shape(url)
+    again = manage(url, "migrate")
+
+    arguments = "SELECT task_args, task_kwargs FROM agentcore_task_execution WHERE id = 7"
+    assert fetch(url, arguments) == [([], {})]
+    assert "No migrations to apply." in again.stdout
+    assert _table_shape(url) == shape

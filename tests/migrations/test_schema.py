@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from io import StringIO
 from pathlib import Path
@@ -117,3 +118,45 @@ def test_sql_files_parse_and_every_query_has_a_description():
 def test_malformed_sql_files_are_refused(text):
     with pytest.raises(ValueError):
         parse_queries(text)
+
+
+# A statement that reads or writes rows (as opposed to DDL, whose identifiers may need quoting).
+ROW_STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b")
+
+
+def _static_text(node: ast.expr, constants: dict[str, str]) -> str | None:
+    """The text a statement argument starts with: a literal, an f-string, or a module constant."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values:
+        first = node.values[0]
+        return first.value if isinstance(first, ast.Constant) else None
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    return None
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "agentcore_task" / "schema").glob("*.py")), ids=lambda p: p.name
+)
+def test_schema_operations_read_their_statements_from_sql_files(path):
+    """Rule "SQL in sql/": every SELECT/INSERT/UPDATE/DELETE the migrations' operations run."""
+    tree = ast.parse(path.read_text())
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name) and isinstance(node.value.value, str)
+    }
+    inline = [
+        f"line {call.lineno}: {text.strip()[:50]}"
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "execute"
+        and call.args
+        and (text := _static_text(call.args[0], constants)) is not None
+        and ROW_STATEMENT.match(text)
+    ]
+    assert inline == [], f"{path.name} runs SQL written in Python; move it to sql/*.sql"
