@@ -130,6 +130,11 @@ function newRow(item, template) {
   setText(row, "created_by_username", item.created_by_username ?? "—");
   row.querySelector('[data-field="progress"]')
     ?.setAttribute("aria-label", `Progress of execution ${item.id}`);
+  const select = row.querySelector('[data-field="select"]');
+  if (select) {
+    select.value = String(item.id);
+    select.setAttribute("aria-label", `Select execution ${item.id}`);
+  }
   setTime(row, "created_at", item.created_at);
   apply(row, item);
   return row;
