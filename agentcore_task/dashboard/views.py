@@ -81,6 +81,10 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         api=api,
         stream=live.list_stream_url(api),
         live_query=_live_query(_api_scope(request), running, RUNNING_LIMIT),
+        # The stream follows every visible row, not only running ones: a row that finishes
+        # no longer matches a status filter, so its last event would never come, and the
+        # script could not drop it from the running list (it keeps STARTED and RETRY).
+        stream_query=_live_query(_api_scope(request), {}, RUNNING_LIMIT),
     )
     return render(request, TEMPLATES + "overview.html", context, status=status)
 

@@ -103,7 +103,7 @@ def test_the_table_is_pushed_its_owners_rows_only(
         assert api and all("/executions/stream/?" in url for url in api), api  # never polled
 
 
-def test_the_detail_page_is_pushed_its_row(
+def test_the_detail_page_and_the_running_list_are_pushed_the_row(
     asgi_page: Callable[..., tuple[Any, list[str]]],
     make_user: Callable[..., Any],
     make_execution: Callable[..., Any],
@@ -111,12 +111,15 @@ def test_the_detail_page_is_pushed_its_row(
     alice = make_user(username="alice")
     row = make_execution(created_by=alice)
     page, asked = asgi_page(alice, f"/tasks/executions/{row.pk}/")
+    overview, _ = asgi_page(alice, "/tasks/")
     update_task_status(row.task_id, "STARTED")
+    overview.locator(f'tr[data-execution-id="{row.pk}"]').wait_for()  # now running
     update_progress(row.task_id, 30, "thirty")
     page.locator('.headline [role=progressbar][aria-valuenow="30"]').wait_for()
     assert page.locator(".headline [data-field=progress_message]").inner_text() == "thirty"
     update_task_status(row.task_id, "SUCCESS", result={"ok": True})
     page.locator(".headline [data-field=status]", has_text="SUCCESS").wait_for()
     assert page.locator("[data-finished-notice]").is_visible()
+    overview.locator(f'tr[data-execution-id="{row.pk}"]').wait_for(state="detached")
     stream = f"{page.url.split('/tasks/')[0]}{API}{row.pk}/stream/"
     assert set(_api_requests(asked)) == {stream}  # the stream only, never a poll

@@ -244,7 +244,7 @@ function startLive() {
   const update = tableUpdater(table);
   const running = table.dataset.liveTable === "replace";
   follow({
-    stream: stream ? `${stream}?${liveQuery}` : null,
+    stream: stream ? `${stream}?${root.dataset.streamQuery ?? liveQuery}` : null,
     poll: `${api}?${liveQuery}`,
     interval,
     onItems: (items, complete) => {
