@@ -117,6 +117,7 @@ def test_the_detail_page_and_the_running_list_are_pushed_the_row(
     update_progress(row.task_id, 30, "thirty")
     page.locator('.headline [role=progressbar][aria-valuenow="30"]').wait_for()
     assert page.locator(".headline [data-field=progress_message]").inner_text() == "thirty"
+    assert page.locator("[data-field=updated_at] time").count() == 1  # not blanked by the event
     update_task_status(row.task_id, "SUCCESS", result={"ok": True})
     page.locator(".headline [data-field=status]", has_text="SUCCESS").wait_for()
     assert page.locator("[data-finished-notice]").is_visible()

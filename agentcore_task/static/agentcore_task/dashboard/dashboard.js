@@ -113,9 +113,13 @@ function apply(scope, item) {
   setProgress(scope, percentOf(item));
   setText(scope, "progress_message", messageOf(item));
   setText(scope, "duration", durationText(item.duration));
-  if (scope.querySelector('[data-field="started_at"]')) setTime(scope, "started_at", item.started_at);
-  if (scope.querySelector('[data-field="finished_at"]')) setTime(scope, "finished_at", item.finished_at);
-  if (scope.querySelector('[data-field="updated_at"]')) setTime(scope, "updated_at", item.updated_at);
+  // A stream's event is a list item, which has no updated_at: a field the item does not
+  // carry keeps what the page shows rather than becoming "—".
+  for (const field of ["started_at", "finished_at", "updated_at"]) {
+    if (field in item && scope.querySelector(`[data-field="${field}"]`)) {
+      setTime(scope, field, item[field]);
+    }
+  }
 }
 
 /** Return a new table row for an API item, from the page's empty row <template>. */
