@@ -165,6 +165,10 @@ def test_bulk_shows_the_dry_run_count_then_the_real_runs_counts(
     assert "task_name=tests.bulk.pick" in page.url  # back to the same filter
     assert [_status(row) for row in rows] == ["REVOKED", "PENDING", "REVOKED"]
 
+    page.get_by_label("Select every row on this page").check()
+    page.get_by_role("button", name="Count first…").click()
+    page.get_by_role("heading", name="Revoke 3 executions?").wait_for()  # the page's 3 rows
+    page.get_by_role("link", name="Cancel").click()
     page.get_by_label("All 3 matching this filter").check()
     page.get_by_role("button", name="Count first…").click()
     page.get_by_role("heading", name="Revoke 3 executions?").wait_for()

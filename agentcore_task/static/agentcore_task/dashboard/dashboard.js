@@ -298,8 +298,20 @@ function enableConfirmations() {
   }
 }
 
+/** Reveal the "select every row on this page" box of the bulk form (it needs the script). */
+function enableSelectAll() {
+  for (const box of document.querySelectorAll("input[data-select-all]")) {
+    box.hidden = false;
+    box.addEventListener("change", () => {
+      const table = box.closest("table");
+      for (const row of table.querySelectorAll('tbody input[name="ids"]')) row.checked = box.checked;
+    });
+  }
+}
+
 if (root) {
   localizeTimes(document);
+  enableSelectAll();
   setInterval(() => localizeTimes(document), 15000);
   enableCopyButtons();
   enableConfirmations();
