@@ -90,6 +90,16 @@ def main() -> None:
             p50, p95 = percentiles(lambda u=page_url, c=client: c.get(u), options.repeat)
             a50, _ = percentiles(lambda u=api_for, c=client: c.get(u), options.repeat)
             print(f"{label:<26}{who:<8}{p50:>8.1f} {p95:>7.1f} {a50:>8.1f} {p50 / a50:>6.2f}")
+    # Pages that only staff (or the holders of a permission) may open, beside their API.
+    for label, page_url, api_for in (
+        ("locks", "/tasks/locks/", "/api/v1/tasks/locks/"),
+        ("actions (audit trail)", "/tasks/actions/", "/api/v1/tasks/actions/?page_size=50"),
+    ):
+        assert staff_client.get(page_url).status_code == 200, page_url
+        assert staff_client.get(api_for).status_code == 200, api_for
+        p50, p95 = percentiles(lambda u=page_url: staff_client.get(u), options.repeat)
+        a50, _ = percentiles(lambda u=api_for: staff_client.get(u), options.repeat)
+        print(f"{label:<26}{'staff':<8}{p50:>8.1f} {p95:>7.1f} {a50:>8.1f} {p50 / a50:>6.2f}")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ def overview(rows: QuerySet[Any], window: str) -> dict[str, Any]:
                 "p95": present.duration_text(timing["p95"]),
                 "p50": present.duration_text(timing["p50"]),
                 "count": present.short_number(timing["count"]),
+                "queue_wait_p95": present.duration_text(timing["queue_wait_p95"]),
             }
             for name, timing in slowest
         ],

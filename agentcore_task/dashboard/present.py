@@ -133,6 +133,44 @@ def execution(row: Any, now: dt.datetime | None = None) -> ExecutionView:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """One transition of ``status_history`` (written by the status trigger) as shown."""
+
+    status: str
+    status_class: str
+    at: Moment | None
+    worker: str
+
+
+def history(entries: Any, now: dt.datetime | None = None) -> list[HistoryEntry]:
+    """Return the status history, oldest first, from the trigger's ``{status, at, worker}``.
+
+    An entry whose ``at`` does not parse keeps its status, without a time: the column is
+    written only by the trigger, but a page must never fail on one odd value.
+    """
+    shown = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("status"), str):
+            continue
+        at = None
+        if isinstance(entry.get("at"), str):
+            try:
+                at = moment(dt.datetime.fromisoformat(entry["at"]), now)
+            except ValueError:
+                at = None
+        worker = entry.get("worker")
+        shown.append(
+            HistoryEntry(
+                status=entry["status"],
+                status_class=f"status-{entry['status'].lower()}",
+                at=at,
+                worker=worker if isinstance(worker, str) else "",
+            )
+        )
+    return shown
+
+
 BLANK = ExecutionView(
     row=types.SimpleNamespace(pk="", task_name="", module="", status="", created_by_username=""),
     status_class="",

@@ -13,20 +13,20 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-from agentcore_task.dashboard import live, operate, present, rows
+from agentcore_task.dashboard import frame, live, operate, present, rows
 from agentcore_task.dashboard.overview import DEFAULT_WINDOW, RUNNING_LIMIT, WINDOWS, overview
 from agentcore_task.dashboard.table import PAGE_SIZE, page_of, query_string, read_query
 from agentcore_task.querysets import VIEW_ALL_PERMISSION, sees_everything
+from agentcore_task.services.chains import retries_of, retry_root
 from agentcore_task.status import TaskStatus
 
-TEMPLATES = "agentcore_task/dashboard/"
+TEMPLATES = frame.TEMPLATES
 BARE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 """What a date input holds (``YYYY-MM-DD``)."""
-DETAIL_BASE = "agentcore_task_dashboard:executions"
 
 
 FORM_FIELDS = (
@@ -39,11 +39,6 @@ FORM_FIELDS = (
     ("metadata", "Metadata contains (JSON)", "text", '{"tenant": 42}'),
     ("task_kwargs", "Keyword arguments contain (JSON)", "text", '{"feed": 7}'),
 )
-
-
-def _common(request: HttpRequest, page: str) -> dict[str, Any]:
-    """Return what every page's frame needs: the page name, the empty row for live rows."""
-    return {"page": page, "blank_row": present.BLANK, "detail_base": reverse(DETAIL_BASE)}
 
 
 def _input_type(kind: str, value: str) -> str:
@@ -96,17 +91,22 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     api = live.api_list_url()
     running = {"status": ",".join(TaskStatus.get_running_statuses())}
     context.update(
-        _common(request, "overview"),
+        frame.common(request, "overview"),
         window_error=status == 400,
         api=api,
         stream=live.list_stream_url(api),
         live_query=_live_query(_api_scope(request), running, RUNNING_LIMIT),
+        # The stream follows every visible row, not only running ones: a row that finishes
+        # no longer matches a status filter, so its last event would never come, and the
+        # script could not drop it from the running list (it keeps STARTED and RETRY).
+        stream_query=_live_query(_api_scope(request), {}, RUNNING_LIMIT),
     )
     return render(request, TEMPLATES + "overview.html", context, status=status)
 
 
 @require_safe
 @login_required
+@ensure_csrf_cookie  # its forms post with the token, whatever the host's middleware
 def executions_page(request: HttpRequest) -> HttpResponse:
     """The executions the user may see, filtered as the API's list is, newest first."""
     asked = read_query(request.GET)
@@ -127,7 +127,7 @@ def executions_page(request: HttpRequest) -> HttpResponse:
         # An older page follows its own rows: the API's newest ones up to this page's first.
         api_values["end_date"] = page.rows[0].created_at.isoformat()
     context = {
-        **_common(request, "executions"),
+        **frame.common(request, "executions"),
         "asked": asked,
         "form_fields": _form_fields(asked.values, asked.errors),
         "values": asked.values,
@@ -144,6 +144,7 @@ def executions_page(request: HttpRequest) -> HttpResponse:
         ),
         "first_page": asked.after is None,
         "sees_everything": sees_everything(request.user),
+        "bulk": operate.may_operate(request.user) and not asked.errors,
         "api": api if live_rows else None,
         "stream": live.list_stream_url(api) if live_rows else None,
         "live_query": _live_query(_api_scope(request, asked.mine), api_values),
@@ -177,21 +178,19 @@ def _api_values(values: dict[str, Any]) -> dict[str, Any]:
 
 @require_safe
 @login_required
+@ensure_csrf_cookie  # its forms post with the token, whatever the host's middleware
 def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything recorded about one execution the user may see; a 404 page otherwise."""
-    row = rows.with_usernames(rows.visible(request.user).filter(pk=pk)).first()
+    visible = rows.visible(request.user)
+    row = rows.with_usernames(visible.filter(pk=pk)).first()
     if row is None:
-        return render(
-            request,
-            TEMPLATES + "not_found.html",
-            {**_common(request, "execution"), "pk": pk},
-            status=404,
-        )
+        return frame.not_found(request, pk)
     api = live.api_list_url()
+    now = timezone.now()
     context = {
-        **_common(request, "execution"),
+        **frame.common(request, "execution"),
         "execution": row,
-        "view": present.execution(row, timezone.now()),
+        "view": present.execution(row, now),
         "json_fields": [
             (name, label, present.pretty_json(getattr(row, name)))
             for name, label in (
@@ -205,9 +204,28 @@ def execution_page(request: HttpRequest, pk: int) -> HttpResponse:
         "back_query": _kept_filters(request.GET.get("from", "")),
         "api": api,
         "stream": live.detail_stream_url(api, row.pk),
-        "actions": operate.action_urls(request.user, row.pk),
+        "actions": operate.offered(request.user, row.status),
+        "history": present.history(row.status_history, now),
+        "queue_wait": present.duration_text(row.queue_wait),
+        "chain": _chain(visible, row),
     }
     return render(request, TEMPLATES + "execution.html", context)
+
+
+def _chain(visible: Any, row: Any) -> dict[str, Any] | None:
+    """Return the row's retry chain (what it retries, the first row, its retries), keeping
+    only the ids the user may see; None when the row is in no chain."""
+    retries = retries_of(row)
+    if row.retry_of_id is None and not retries:
+        return None
+    root = retry_root(row)
+    named = {pk for pk in (row.retry_of_id, root, *retries) if pk is not None}
+    shown = set(visible.filter(pk__in=named).values_list("pk", flat=True))
+    return {
+        "retry_of": row.retry_of_id if row.retry_of_id in shown else None,
+        "root": root if root in shown and root != row.retry_of_id else None,
+        "retries": [pk for pk in retries if pk in shown],
+    }
 
 
 def _kept_filters(text: str) -> str:

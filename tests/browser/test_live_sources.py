@@ -1,7 +1,9 @@
-"""Where the live updates come from: the API's event stream when it has one, else polling.
+"""Where the live updates come from under WSGI: the stream's snapshots, or polling.
 
-The API of this release has no stream; ``tests/browser/urls_streams.py`` stands in for the
-one issue #14 adds, so these tests show the script's switch before it lands.
+``live_server`` is a WSGI server: the real streams answer the current rows and ``retry``,
+and the browser reconnects (tests/browser/test_live_push.py has the pushing ASGI server).
+``tests/browser/urls_streams.py`` makes the detail stream a 404, as a proxy might: the
+script must fall back to polling the detail endpoint.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 import pytest
 
 from agentcore_task.services.writes import update_progress, update_task_status
-from tests.browser.urls_streams import PUSHED_PERCENT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -20,22 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def with_streams(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.browser.urls_streams"
-
-
-def test_the_table_listens_to_the_stream_when_the_api_has_one(
-    with_streams: None,
-    open_page: Callable[..., Any],
-    make_user: Callable[..., Any],
-    make_execution: Callable[..., Any],
-) -> None:
-    alice = make_user(username="alice")
-    row = make_execution(created_by=alice)
-    update_task_status(row.task_id, "STARTED")
-    update_progress(row.task_id, 10)
-    page = open_page(alice, path="/tasks/executions/")
-    pushed = f'tr[data-execution-id="{row.pk}"] [role=progressbar]'
-    page.locator(f'{pushed}[aria-valuenow="{PUSHED_PERCENT}"]').wait_for()
-    assert page.locator(f"{pushed} .progress-text").inner_text() == f"{PUSHED_PERCENT}%"
 
 
 def test_a_missing_stream_falls_back_to_polling(
@@ -79,3 +64,23 @@ def test_an_older_page_keeps_its_own_rows_live(
     update_progress(oldest.task_id, 70)
     page.locator(bar.replace('"60"', '"70"')).wait_for()  # a poll after the new row
     assert page.locator(f'tr[data-execution-id="{newest.pk}"]').count() == 0  # not on page 2
+
+
+def test_under_wsgi_the_real_streams_snapshots_keep_the_table_live(
+    open_page: Callable[..., Any],
+    make_user: Callable[..., Any],
+    make_execution: Callable[..., Any],
+) -> None:
+    alice = make_user(username="alice")
+    row = make_execution(created_by=alice)
+    update_task_status(row.task_id, "STARTED")
+    page = open_page(alice)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto("/tasks/executions/")
+    update_progress(row.task_id, 45, "snapshot")
+    page.locator(
+        f'tr[data-execution-id="{row.pk}"] [role=progressbar][aria-valuenow="45"]'
+    ).wait_for()
+    api = [url for url in asked if "/api/v1/tasks/executions/" in url]
+    assert api and all("/executions/stream/?" in url for url in api)  # no poll of the list

@@ -197,10 +197,15 @@ def test_the_detail_shows_every_field_and_pretty_json(
     assert "{\n  &quot;feed&quot;: 3,\n  &quot;name&quot;: &quot;Zoë&quot;\n}" in page
     assert 'data-copy="field-task_kwargs" hidden' in page
     assert 'aria-valuenow="55"' in page
-    # What issue #13 adds is not there yet, and its blocks render nothing without it.
-    assert "Status history" not in page
-    assert "Retry chain" not in page
-    assert 'class="action' not in page
+    # The status history as the trigger wrote it, oldest first, as a timeline.
+    timeline = page[page.index('class="timeline"') : page.index("</ol>", page.index("timeline"))]
+    statuses = re.findall(r'class="status status-\w+">(\w+)</span>', timeline)
+    assert statuses == ["PENDING", "STARTED", "FAILURE"]
+    assert timeline.count("<time datetime=") == 3
+    assert re.search(r"<dt>Queue wait</dt><dd data-field=\"queue_wait\">\d", page)
+    assert "<dt>Worker</dt>" in page and "<dt>Queue</dt>" in page
+    assert "Retry chain" not in page  # no retry of, no retries
+    assert 'class="action' not in page  # alice is read-only
 
 
 class _InlineFinder(HTMLParser):
@@ -240,35 +245,29 @@ def test_pages_have_nothing_inline_and_load_from_the_project_only(
         assert finder.scripts == ["/static/agentcore_task/dashboard/dashboard.js"]
 
 
-def test_the_api_mount_point_comes_from_the_urlconf(
+def test_the_api_mount_point_and_its_streams_come_from_the_urlconf(
     login: Any, alice: Any, make_execution: Any
 ) -> None:
     row = make_execution(created_by=alice)
     client = login(alice)
-    assert b'data-api="/api/v1/tasks/executions/"' in client.get("/tasks/executions/").content
-    # No stream route in the API today: the page names none, the script polls.
-    assert b"data-stream" not in client.get("/tasks/executions/").content
-    assert b"data-stream" not in client.get(f"/tasks/executions/{row.pk}/").content
+    table = client.get("/tasks/executions/").content
+    assert b'data-api="/api/v1/tasks/executions/"' in table
+    assert b'data-stream="/api/v1/tasks/executions/stream/"' in table
+    detail = client.get(f"/tasks/executions/{row.pk}/").content.decode()
+    assert f'data-stream="/api/v1/tasks/executions/{row.pk}/stream/"' in detail
 
 
-@override_settings(ROOT_URLCONF="tests.dashboard.urls_with_live_and_operate")
-def test_stream_urls_and_operator_buttons_appear_once_the_api_serves_them(
-    login: Any, alice: Any, staff: Any, make_execution: Any
+@override_settings(ROOT_URLCONF="tests.dashboard.urls_without_api")
+def test_without_the_api_mounted_the_pages_render_without_live_updates(
+    login: Any, alice: Any, make_execution: Any
 ) -> None:
     row = make_execution(created_by=alice)
     client = login(alice)
-    assert (
-        b'data-stream="/api/v1/tasks/executions/stream/"'
-        in client.get("/tasks/executions/").content
-    )
-    detail = client.get(f"/tasks/executions/{row.pk}/").content.decode()
-    assert f'data-stream="/api/v1/tasks/executions/{row.pk}/stream/"' in detail
-    assert 'class="action' not in detail  # a read-only user: no buttons
-
-    detail = login(staff).get(f"/tasks/executions/{row.pk}/").content.decode()
-    assert f'action="/api/v1/tasks/executions/{row.pk}/revoke/"' in detail
-    assert f'action="/api/v1/tasks/executions/{row.pk}/retry/"' in detail
-    assert "terminate" not in detail.lower()  # not served by the stand-in API
+    for url in (*PAGES, f"/tasks/executions/{row.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"data-api=" not in response.content
+        assert b"data-stream=" not in response.content
 
 
 def test_every_scrollable_block_of_the_detail_is_keyboard_reachable(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentcore_task.dashboard import present
 from agentcore_task.dashboard.present import duration_text, percent, short_number
 
 
@@ -40,3 +41,19 @@ def test_percent_reads_numbers_only_and_clamps() -> None:
     assert percent({"progress_percent": "50"}, "STARTED") is None
     assert percent({}, "SUCCESS") == 100
     assert percent(None, "PENDING") is None
+
+
+def test_the_status_history_reads_the_triggers_entries_and_survives_odd_ones() -> None:
+    entries = [
+        {"status": "PENDING", "at": "2026-01-02T03:04:05.123456+00:00", "worker": None},
+        {"status": "STARTED", "at": "2026-01-02T03:04:06Z", "worker": "celery@host-1"},
+        {"status": "FAILURE", "at": "not a time"},
+        "not an entry",
+        {"at": "2026-01-02T03:04:07Z"},
+    ]
+    shown = present.history(entries)
+    assert [entry.status for entry in shown] == ["PENDING", "STARTED", "FAILURE"]
+    assert [entry.worker for entry in shown] == ["", "celery@host-1", ""]
+    assert shown[0].at is not None and shown[0].at.iso == "2026-01-02T03:04:05.123456+00:00"
+    assert shown[2].at is None and shown[2].status_class == "status-failure"
+    assert present.history(None) == []

@@ -113,9 +113,13 @@ function apply(scope, item) {
   setProgress(scope, percentOf(item));
   setText(scope, "progress_message", messageOf(item));
   setText(scope, "duration", durationText(item.duration));
-  if (scope.querySelector('[data-field="started_at"]')) setTime(scope, "started_at", item.started_at);
-  if (scope.querySelector('[data-field="finished_at"]')) setTime(scope, "finished_at", item.finished_at);
-  if (scope.querySelector('[data-field="updated_at"]')) setTime(scope, "updated_at", item.updated_at);
+  // A stream's event is a list item, which has no updated_at: a field the item does not
+  // carry keeps what the page shows rather than becoming "—".
+  for (const field of ["started_at", "finished_at", "updated_at"]) {
+    if (field in item && scope.querySelector(`[data-field="${field}"]`)) {
+      setTime(scope, field, item[field]);
+    }
+  }
 }
 
 /** Return a new table row for an API item, from the page's empty row <template>. */
@@ -130,6 +134,11 @@ function newRow(item, template) {
   setText(row, "created_by_username", item.created_by_username ?? "—");
   row.querySelector('[data-field="progress"]')
     ?.setAttribute("aria-label", `Progress of execution ${item.id}`);
+  const select = row.querySelector('[data-field="select"]');
+  if (select) {
+    select.value = String(item.id);
+    select.setAttribute("aria-label", `Select execution ${item.id}`);
+  }
   setTime(row, "created_at", item.created_at);
   apply(row, item);
   return row;
@@ -239,7 +248,7 @@ function startLive() {
   const update = tableUpdater(table);
   const running = table.dataset.liveTable === "replace";
   follow({
-    stream: stream ? `${stream}?${liveQuery}` : null,
+    stream: stream ? `${stream}?${root.dataset.streamQuery ?? liveQuery}` : null,
     poll: `${api}?${liveQuery}`,
     interval,
     onItems: (items, complete) => {
@@ -289,8 +298,20 @@ function enableConfirmations() {
   }
 }
 
+/** Reveal the "select every row on this page" box of the bulk form (it needs the script). */
+function enableSelectAll() {
+  for (const box of document.querySelectorAll("input[data-select-all]")) {
+    box.hidden = false;
+    box.addEventListener("change", () => {
+      const table = box.closest("table");
+      for (const row of table.querySelectorAll('tbody input[name="ids"]')) row.checked = box.checked;
+    });
+  }
+}
+
 if (root) {
   localizeTimes(document);
+  enableSelectAll();
   setInterval(() => localizeTimes(document), 15000);
   enableCopyButtons();
   enableConfirmations();
