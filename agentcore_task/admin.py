@@ -359,23 +359,18 @@ class TaskExecutionAdmin(_ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[TaskExecution]) -> None:
         """Revoke the unfinished selected executions (the row first, then Celery): one
         bulk action, one audit row."""
-        ids = list(queryset.values_list("pk", flat=True))
-        result = bulk_operate(
-            "revoke",
-            TaskExecution.objects.all(),
-            ids=ids,
-            actor=request.user,
-            source="admin",
-            target={"executions": ids},
-        )
-        self._report(request, result["counts"], result["truncated"])
+        self._bulk(request, queryset, "revoke")
 
     @admin.action(description="Retry selected executions (as new rows)", permissions=["operate"])
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[TaskExecution]) -> None:
         """Run the finished selected executions again as new rows linked by retry_of."""
+        self._bulk(request, queryset, "retry")
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[TaskExecution], action: str) -> None:
+        """Act on the selection through the same bulk service as the API, audited once."""
         ids = list(queryset.values_list("pk", flat=True))
         result = bulk_operate(
-            "retry",
+            action,
             TaskExecution.objects.all(),
             ids=ids,
             actor=request.user,
