@@ -31,10 +31,12 @@ demo: $(if $(filter no,$(INSTALL)),,$(VENV)/.demo-installed)
 
 # Line coverage of agentcore_task measured by `make test` (the test process only: the Celery
 # worker, Beat and the spawned processes are not counted); below this the run fails.
-# Measured 92.8% when the floor was set: beat_database.py (0%), most of beat_scheduler.py and
-# the write pause run only in child processes, the openapi stand-ins only without
-# drf-spectacular.
-COVERAGE_FLOOR ?= 92
+# Measured 89.6% when the floor was set (fresh clone, this release): beat_database.py (0%),
+# most of beat_scheduler.py and the write pause run only in child processes, and so do the
+# adoption of the original's table (schema/adoption.py, carry.py: in the migrate processes
+# of the upgrade tests), the revoke guard (in the worker), `watch` (a real process) and the
+# live hub (in uvicorn); the openapi stand-ins run only without drf-spectacular.
+COVERAGE_FLOOR ?= 89
 
 ## test: lint, type-check and run the whole test suite with coverage (what CI runs)
 test: lint pytest
