@@ -114,6 +114,22 @@ def make_user(db: None) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def alice(make_user: Callable[..., Any]) -> Any:
+    """An ordinary user: with ``bob`` and ``staff``, the cast of the scoping tests."""
+    return make_user(username="alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Any]) -> Any:
+    return make_user(username="bob")
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., Any]) -> Any:
+    return make_user(username="staff", is_staff=True)
+
+
+@pytest.fixture
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the task ids the Celery sync asks the (real) result backend about, in order."""
     from agentcore_task.services import celery_sync

@@ -23,21 +23,6 @@ def client_for() -> Callable[[Any], APIClient]:
 
 
 @pytest.fixture
-def alice(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="alice")
-
-
-@pytest.fixture
-def bob(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="bob")
-
-
-@pytest.fixture
-def staff(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="staff", is_staff=True)
-
-
-@pytest.fixture
 def auditor(make_user: Callable[..., Any]) -> Any:
     from django.contrib.auth.models import Permission
 

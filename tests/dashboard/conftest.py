@@ -1,4 +1,4 @@
-"""Dashboard fixtures: two ordinary users, staff, and rows of each."""
+"""Dashboard fixtures: the test client signed in as a user (the users are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture
-def alice(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="alice")
-
-
-@pytest.fixture
-def bob(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="bob")
-
-
-@pytest.fixture
-def staff(make_user: Callable[..., Any]) -> Any:
-    return make_user(username="staff", is_staff=True)
 
 
 @pytest.fixture
