@@ -10,7 +10,10 @@
 - ``axe``: axe-core from the npm registry (``npm pack``, cached under tests/browser/.cache,
   not in the repository), injected into the page; ``check_accessibility(page)`` fails on
   serious or critical violations.
-- ``browser_worker``: a real Celery worker for this module only (tests/celery/conftest.py).
+- ``asgi_server``: the test project under a real uvicorn process, for the live streams.
+- ``browser_worker``: a real Celery worker for this module only (tests/celery/conftest.py);
+  never import the session's ``celery_worker_process`` here, which would start a second
+  worker on the run's queue that lives until the session ends.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from tests.celery.conftest import WorkerProcess, running_worker
+from tests.celery.conftest import WorkerProcess, database_url, running_worker
+from tests.live.server import Server, uvicorn_server
 
 AXE_VERSION = "4.14.1"
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -211,6 +215,15 @@ def screenshot() -> Callable[[Any, str], None]:
             page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup: None) -> Iterator[Server]:
+    """The test project under a real uvicorn process (tests/live/server.py), per module."""
+    from django.db import connection
+
+    with uvicorn_server(database_url(connection.settings_dict)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

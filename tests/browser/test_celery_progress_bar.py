@@ -8,45 +8,26 @@ logged-in user while a real worker runs a task that reports through ``ProgressRe
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from django.test import Client
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from agentcore_task.tracking import tracking_user
-from tests.celery.conftest import celery_worker_process, database_url  # noqa: F401  (a fixture)
-from tests.celery.worker import TRACKED, WORKER_TESTS, row_of
+from tests.browser.conftest import session_cookie
+from tests.celery.worker import TRACKED, row_of
 from tests.celery_tasks import release, tracked_recorder
-from tests.live.server import Server, uvicorn_server
 
-pytestmark = WORKER_TESTS
-
-
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup: None) -> Iterator[Server]:
-    from django.db import connection
-
-    with uvicorn_server(database_url(connection.settings_dict)) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is needed (apt-get install chromium)"
-    # Playwright's sync API keeps an event loop in this thread, which Django takes for async
-    # code; the test's own database calls are plain sync calls of this thread.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=executable)
-        yield browser
-        browser.close()
+# The module's own worker (``browser_worker``), stopped when the module ends: the session
+# worker of tests/celery must be the only one on this run's queue once those tests start.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("browser_worker"),
+]
 
 
 def wait_for_row(task_id: str, done: Callable[[Any], bool]) -> None:
@@ -57,26 +38,20 @@ def wait_for_row(task_id: str, done: Callable[[Any], bool]) -> None:
 
 
 def logged_in_page(browser: Browser, server_url: str, user: object):
-    client = Client()
-    client.force_login(user)
     context = browser.new_context()
-    host = urlsplit(server_url).hostname
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host,
-          "path": "/"}]
-    )  # fmt: skip
+    context.add_cookies([session_cookie(user, server_url)])
     return context.new_page()
 
 
 @TRACKED
-def test_the_celery_progress_bar_reaches_100_percent(asgi_server, chromium, make_user):
+def test_the_celery_progress_bar_reaches_100_percent(asgi_server, browser, make_user):
     alice = make_user()
     key = uuid.uuid4().hex
     with tracking_user(alice):
         task_id = tracked_recorder.delay(key).id
     wait_for_row(task_id, lambda row: row.created_by_id is not None)
 
-    page = logged_in_page(chromium, asgi_server.url, alice)
+    page = logged_in_page(browser, asgi_server.url, alice)
     page.goto(f"{asgi_server.url}/progress-page/{task_id}/")
     bar, message = page.locator("#progress-bar"), page.locator("#progress-bar-message")
     expect(message).to_have_text("3 of 10 processed. three", timeout=20_000)
@@ -88,14 +63,14 @@ def test_the_celery_progress_bar_reaches_100_percent(asgi_server, chromium, make
 
 
 @TRACKED
-def test_another_users_task_is_not_shown(asgi_server, chromium, make_user):
+def test_another_users_task_is_not_shown(asgi_server, browser, make_user):
     alice, mallory = make_user(), make_user()
     key = uuid.uuid4().hex
     with tracking_user(alice):
         task_id = tracked_recorder.delay(key).id
     try:
         wait_for_row(task_id, lambda row: bool(row.metadata))
-        page = logged_in_page(chromium, asgi_server.url, mallory)
+        page = logged_in_page(browser, asgi_server.url, mallory)
         page.goto(f"{asgi_server.url}/progress-page/{task_id}/")
         expect(page.locator("#progress-bar-message")).to_contain_text(
             "something went wrong", timeout=20_000

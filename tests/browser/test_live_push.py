@@ -16,20 +16,11 @@ import pytest
 
 from agentcore_task.services.writes import update_progress, update_task_status
 from tests.browser.conftest import ConsoleWatch, session_cookie
-from tests.celery.conftest import database_url
-from tests.live.server import Server, uvicorn_server
+from tests.live.server import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 API = "/api/v1/tasks/executions/"
-
-
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup: None) -> Iterator[Server]:
-    from django.db import connection
-
-    with uvicorn_server(database_url(connection.settings_dict)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -67,6 +67,14 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     return f"postgresql://{credentials}@{host}{':' + str(port) if port else ''}/{name}"
 
 
+def consumers_of(queue: str, timeout: float = 1.0) -> list[str]:
+    """Return the node names of the workers now consuming ``queue`` (a control broadcast)."""
+    replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    return sorted(
+        node for node, queues in replies.items() if any(q["name"] == queue for q in queues)
+    )
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -88,6 +96,11 @@ def running_worker() -> Iterator[WorkerProcess]:
     from django.conf import settings
     from django.db import connection
 
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    if others := consumers_of(queue):
+        # Two workers on one queue split its tasks, and a test that waits on "the" worker
+        # (terminate, its node name on the row) fails at random: refuse at once, by name.
+        raise RuntimeError(f"workers already consume this run's queue {queue}: {others}")
     hostname = f"agentcore-tests-{uuid.uuid4().hex[:12]}@localhost"
     env = dict(
         os.environ,
