@@ -162,6 +162,14 @@ class TaskExecution(models.Model):
         indexes = [
             # "My tasks", the default list: WHERE created_by_id = ? ORDER BY created_at DESC.
             models.Index(fields=["created_by", "-created_at"], name="agentcore_task_by_user"),
+            # One user's unfinished rows, newest first: the dashboard overview's running tasks
+            # and oldest PENDING row, a status filter of an ordinary user. Without it those walk
+            # every row the user ever made. Partial, so it is as small as the running set.
+            models.Index(
+                fields=["created_by", "-created_at"],
+                name="agentcore_task_user_unfinished",
+                condition=models.Q(status__in=UNFINISHED_STATUSES),
+            ),
             # List and stats filtered by module, newest first.
             models.Index(fields=["module", "-created_at"], name="agentcore_task_by_module"),
             # List and stats filtered by task name, newest first.

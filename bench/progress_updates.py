@@ -21,11 +21,13 @@ share of HOT updates (no index touched) and the throughput of each.
 interleaved: the doorbell off (``AGENTCORE_TASK_NOTIFY = False``: its triggers disabled),
 on (the shipped design: inserts and status changes ring, progress merges do not), and a
 ``pg_notify`` on every update (the design DESIGN.md §7 rejected; a temporary trigger).
-``--compare index`` measures it with and without the ``updated_at`` index the live hub's
-poll uses (dropped for the "without" rounds and rebuilt).
+``--compare index`` measures it with and without one index (dropped for the "without" rounds
+and rebuilt): ``--index agentcore_task_updated`` (the default), which the live hub's poll
+uses, or ``agentcore_task_user_unfinished``, which the dashboard overview of an ordinary user
+uses.
 
     python -m bench.progress_updates --compare notify
-    python -m bench.progress_updates --compare index
+    python -m bench.progress_updates --compare index [--index agentcore_task_user_unfinished]
 """
 
 from __future__ import annotations
@@ -277,14 +279,24 @@ def _doorbell(mode: str) -> None:
         _sql(EVERY_UPDATE_TRIGGER)
 
 
-def _index(mode: str) -> None:
-    if mode == "without":
-        _sql("DROP INDEX IF EXISTS agentcore_task_updated")
-    else:
-        _sql(
-            "CREATE INDEX IF NOT EXISTS agentcore_task_updated "
-            "ON agentcore_task_execution (updated_at)"
-        )
+INDEXES = {
+    "agentcore_task_updated": "ON agentcore_task_execution (updated_at)",
+    "agentcore_task_user_unfinished": (
+        "ON agentcore_task_execution (created_by_id, created_at DESC) "
+        "WHERE status IN ('PENDING', 'STARTED', 'RETRY')"
+    ),
+}
+"""The indexes ``--compare index`` can drop and rebuild: name and definition."""
+
+
+def _index_switch(name: str) -> Any:
+    def switch(mode: str) -> None:
+        if mode == "without":
+            _sql(f"DROP INDEX IF EXISTS {name}")
+        else:
+            _sql(f"CREATE INDEX IF NOT EXISTS {name} {INDEXES[name]}")
+
+    return switch
 
 
 def compare(url: str, options: argparse.Namespace) -> None:
@@ -292,7 +304,7 @@ def compare(url: str, options: argparse.Namespace) -> None:
     if options.compare == "notify":
         variants, switch, restore = ("off", "on", "every update"), _doorbell, "on"
     else:
-        variants, switch, restore = ("without", "with"), _index, "with"
+        variants, switch, restore = ("without", "with"), _index_switch(options.index), "with"
     baseline = variants[0]
     print(f"{options.processes} processes x {options.updates} updates, median of {options.rounds}")
     header = "".join(f"{name + '/s':>16}" for name in variants)
@@ -327,7 +339,13 @@ def main() -> None:
         choices=["raw", "notify", "index"],
         default="raw",
         help="raw: the library against raw SQL (default); notify: the doorbell off / on / "
-        "on every update; index: without / with the updated_at index",
+        "on every update; index: without / with the index named by --index",
+    )
+    parser.add_argument(
+        "--index",
+        choices=sorted(INDEXES),
+        default="agentcore_task_updated",
+        help="the index --compare index drops and rebuilds",
     )
     options = parser.parse_args()
     if options.storage:

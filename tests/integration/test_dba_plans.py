@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 200_000
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
-INDEX_LINE = re.compile(r"^-- index: (\S+)", re.M)
+INDEX_LINE = re.compile(r"^-- index: (\S+(?: or \S+)*)$", re.M)
 VIEWS = (
     "agentcore_task_running_v1",
     "agentcore_task_recent_failures_v1",
@@ -80,6 +80,9 @@ def test_every_documented_query_names_its_index_and_the_views_are_queried():
 @pytest.mark.parametrize("number", range(len(_blocks())))
 def test_the_documented_query_runs_and_uses_its_index(number):
     index, block = _documented_examples()[number]
+    # "a or b": two partial indexes hold the same rows (the unfinished ones), and PostgreSQL
+    # scans whichever is smaller for a query both serve.
+    allowed = set(index.split(" or "))
     with connection.cursor() as cursor:
         cursor.execute(block)
         cursor.fetchall()
@@ -92,7 +95,7 @@ def test_the_documented_query_runs_and_uses_its_index(number):
             ours = {row[0] for row in cursor.fetchall()}
         assert not used & ours, f"the docs say no index, the plan uses {used}:\n{block}"
     else:
-        assert index in used, f"expected {index}, the plan uses {used or 'no index'}:\n{block}"
+        assert allowed & used, f"expected {index}, the plan uses {used or 'no index'}:\n{block}"
 
 
 @pytest.mark.parametrize("view", VIEWS)

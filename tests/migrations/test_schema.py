@@ -25,6 +25,7 @@ DOCUMENTED_INDEXES = {
     "agentcore_task_created",  # date ranges, unfiltered newest first, cleanup by age
     "agentcore_task_updated",  # the live hub's poll of changed rows (updated_at > last seen)
     "agentcore_task_unfinished",  # periodic jobs (partial: unfinished rows only)
+    "agentcore_task_user_unfinished",  # one user's unfinished rows (partial)
     "agentcore_task_retry_of",  # the retries of a row (partial: retries only)
     "agentcore_task_meta_gin",  # metadata @> …
     "agentcore_task_kwargs_gin",  # task_kwargs @> …
