@@ -18,6 +18,7 @@ windows, all processes switching together, so a change in the machine's load hit
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import statistics
@@ -148,11 +149,12 @@ def run_case(
     attempts = [sum(worker[n][0] for worker in per_worker) / window for n in range(2 * pairs)]
     wins = [sum(worker[n][1] for worker in per_worker) for n in range(2 * pairs)]
     raw, library = attempts[0::2], attempts[1::2]
-    ratios = [lib / base for lib, base in zip(library, raw, strict=True)]
+    # A raw window with no attempt at all (the machine stalled) has no ratio; leave it out.
+    ratios = [lib / base for lib, base in zip(library, raw, strict=True) if base > 0]
     return (
         statistics.median(library),
         statistics.median(raw),
-        statistics.median(ratios),
+        statistics.median(ratios) if ratios else math.nan,
         sum(wins[1::2]),
         sum(wins[0::2]),
     )
