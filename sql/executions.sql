@@ -35,13 +35,17 @@ SET created_by_id = COALESCE(e.created_by_id, EXCLUDED.created_by_id),
 -- Set the status, the result / error / traceback that were given (a NULL parameter leaves
 -- the column alone) and merge a metadata patch, all in one UPDATE. A terminal status written
 -- here is an outcome, not the timeout job's guess: it clears timed_out (the status trigger
--- then lets it replace a timed-out FAILURE, and only that).
+-- then lets it replace a timed-out FAILURE, and only that). A REVOKED written onto a row
+-- already REVOKED keeps the first note in error: the worker's "Revoked: terminated" that
+-- follows an operator's revoke must not erase "Revoked by alice: reason".
 UPDATE agentcore_task_execution
 SET status = %(status)s::text,
     timed_out = CASE WHEN %(status)s::text IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN false
                      ELSE timed_out END,
     result = CASE WHEN %(set_result)s THEN %(result)s::jsonb ELSE result END,
-    error = COALESCE(%(error)s, error),
+    error = CASE WHEN status = 'REVOKED' AND %(status)s::text = 'REVOKED' AND error <> ''
+                 THEN error
+                 ELSE COALESCE(%(error)s, error) END,
     traceback = COALESCE(%(traceback)s, traceback),
     metadata = metadata || %(metadata)s::jsonb
 WHERE task_id = %(task_id)s

@@ -98,6 +98,7 @@ def test_terminate_stops_a_running_task_and_the_row_ends_revoked(celery_worker_p
     assert [entry["status"] for entry in stored.status_history] == ["PENDING", "STARTED", "REVOKED"]
     assert stored.status_history[1]["worker"] == celery_worker_process.hostname
     assert stored.metadata["revoke_reason"] == "runaway"
+    assert stored.error == "Revoked by code: runaway"  # the worker's own REVOKED kept it
 
 
 def test_a_retry_runs_the_same_task_with_the_same_arguments(celery_worker_process, wait_until):

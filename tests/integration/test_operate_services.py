@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from celery import signals
+from django.test import override_settings
 
 from agentcore_task import retry_execution, revoke_execution
 from agentcore_task.exceptions import ExecutionFinished, ExecutionNotFinished, RedactedArguments
@@ -25,6 +29,34 @@ def test_a_late_outcome_from_a_worker_cannot_undo_a_revoke(make_execution):
     assert (stored.status, stored.result) == (TaskStatus.REVOKED, None)
     assert stored.error == "Revoked by code: stop"
     assert stored.metadata["revoke_reason"] == "stop"
+
+
+@override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
+def test_the_workers_revoked_signal_keeps_the_operators_note(make_execution):
+    # A terminate: the operator's revoke writes its note, then the worker's task_revoked
+    # signal arrives for the same row and records REVOKED again.
+    row = make_execution(task_name="tests.tracked.wait")
+    update_task_status(row.task_id, TaskStatus.STARTED)
+    revoke_execution(row.task_id, terminate=True, reason="runaway", actor="alice")
+
+    request = SimpleNamespace(id=row.task_id, task_name=row.task_name)
+    signals.task_revoked.send(sender=None, request=request, terminated=True, signum=15)
+
+    stored = TaskExecution.objects.get(pk=row.pk)
+    assert stored.status == TaskStatus.REVOKED
+    assert stored.error == "Revoked by alice: runaway"
+
+
+@override_settings(AGENTCORE_TASK_AUTO_TRACK=["tests.tracked.*"])
+def test_the_workers_revoked_signal_says_why_when_nobody_revoked_it_here(make_execution):
+    row = make_execution(task_name="tests.tracked.wait")
+    update_task_status(row.task_id, TaskStatus.STARTED)
+
+    request = SimpleNamespace(id=row.task_id, task_name=row.task_name)
+    signals.task_revoked.send(sender=None, request=request, terminated=True, signum=15)
+
+    stored = TaskExecution.objects.get(pk=row.pk)
+    assert (stored.status, stored.error) == (TaskStatus.REVOKED, "Revoked: terminated (signal 15)")
 
 
 def test_revoke_refuses_a_finished_row_and_writes_no_audit(make_execution):
