@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import pgtrigger
 
+from agentcore_task.trigger_sql import Trigger
+
 CHANNEL = "agentcore_task_execution"
 """The one channel every doorbell rings on."""
 
@@ -35,14 +37,14 @@ _RING = f"""
     RETURN NULL;
 """
 
-doorbell_insert = pgtrigger.Trigger(
+doorbell_insert = Trigger(
     name="agentcore_task_notify_insert",
     when=pgtrigger.After,
     operation=pgtrigger.Insert,
     func=_RING,
 )
 
-doorbell_status = pgtrigger.Trigger(
+doorbell_status = Trigger(
     name="agentcore_task_notify_status",
     when=pgtrigger.After,
     operation=pgtrigger.Update,

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import pgtrigger
 
+from agentcore_task.trigger_sql import Trigger
+
 STATUS_RULES_FUNCTION = """
     IF current_setting('agentcore_task.override_rules', true) = 'on' THEN
         RETURN NEW;
@@ -137,7 +139,7 @@ STATUS_HISTORY_STEP = f"""
     END IF;
 """
 
-status_rules = pgtrigger.Trigger(
+status_rules = Trigger(
     name="agentcore_task_status_rules",
     when=pgtrigger.Before,
     operation=pgtrigger.Insert | pgtrigger.Update,
